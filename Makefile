@@ -1,0 +1,31 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both set up .venv/ first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS ?= all,dev
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),_,$(EXTRAS))
+
+.PHONY: setup demo test bench clean lint
+
+setup: $(STAMP)
+
+# Reinstall only when the package metadata or the pins change: `make setup` is idempotent.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	@touch $@
+
+demo: setup
+	$(BIN)/iclr22 demo
+
+test: setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/iclr22 reproduce
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

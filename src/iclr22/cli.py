@@ -1,0 +1,211 @@
+"""The ``iclr22`` command line.
+
+    iclr22 list
+    iclr22 run METHOD [--dataset NAME] [--data-dir DIR] [--out DIR] [--seed N] [--runs K] [--quick] [--set k=v ...]
+    iclr22 reproduce [METHOD ...] [--data-root DIR]
+    iclr22 demo
+
+Errors caused by input (unknown method or dataset, missing folder, bad file) print one line and exit
+with code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="iclr22", description="Methods of Amazon's ICLR 2022 papers, on your data.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("list", help="list the methods, their papers and datasets")
+
+    run = sub.add_parser("run", help="run a method's experiment (the method and its baselines)")
+    run.add_argument("method")
+    run.add_argument("--dataset", help="dataset name (default: the method's embedded dataset)")
+    run.add_argument("--data-dir", help="folder holding the dataset's files in their standard layout")
+    run.add_argument("--out", help="output folder (default: runs/METHOD/<dataset>-<timestamp>/)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--runs", type=int, default=1, help="repeat over seeds seed..seed+K-1 and report mean and std")
+    run.add_argument("--quick", action="store_true", help="shrink the run to well under a minute (smoke test)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="a method option; repeatable")
+    run.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+
+    reproduce = sub.add_parser("reproduce", help="run the paper reproductions on real data and regenerate docs/results.md")
+    reproduce.add_argument("methods", nargs="*", help="methods to reproduce (default: all registered)")
+    reproduce.add_argument("--data-root", help="folder with one sub-folder per dataset family (default: ../shared/data)")
+    reproduce.add_argument("--out", default="runs/reproduce", help="where the runs write")
+    reproduce.add_argument("--docs", default="docs", help="docs folder whose results.md is regenerated")
+    reproduce.add_argument("--dataset", action="append", default=[], help="only the reproductions on these datasets")
+    reproduce.add_argument("--device", default="cpu")
+
+    sub.add_parser("demo", help="every method with --quick on its embedded data, and one summary table")
+    return parser
+
+
+def _cmd_list() -> int:
+    from iclr22.core.registry import available_methods
+    from iclr22.methods import PLANNED
+
+    methods = available_methods()
+    if not methods:
+        print("no methods registered yet")
+    for name, spec in methods.items():
+        datasets = ", ".join(d.name + ("*" if i == 0 else "") for i, d in enumerate(spec.datasets))
+        print(f"{name:<13} {spec.paper}  [datasets: {datasets}]")
+    pending = [n for n in PLANNED if n not in methods]
+    if pending:
+        print(f"(* = embedded default; not landed yet: {', '.join(pending)})")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from iclr22.core.config import parse_overrides
+    from iclr22.core.device import get_device
+    from iclr22.core.experiment import run_experiment
+    from iclr22.core.registry import get_method
+
+    spec = get_method(args.method)
+    device = str(get_device(args.device))
+    run_experiment(
+        spec,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        out_dir=args.out,
+        seed=args.seed,
+        runs=args.runs,
+        quick=args.quick,
+        overrides=parse_overrides(args.overrides),
+        device=device,
+        command="iclr22 " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None,
+    )
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from iclr22.core.device import get_device
+    from iclr22.core.errors import DataError
+    from iclr22.core.experiment import run_experiment
+    from iclr22.core.paths import default_data_root
+    from iclr22.core.registry import available_methods, get_method
+    from iclr22.core.reproduce import record_name, record_reproduction, render_results_md, reproduction_command, reproductions_for
+    from iclr22.methods import PLANNED
+
+    data_root = Path(args.data_root) if args.data_root else default_data_root()
+    if data_root is None or not data_root.is_dir():
+        raise DataError(f"{args.data_root or '../shared/data'}: data root not found; pass --data-root DIR")
+    specs = [get_method(m) for m in args.methods] if args.methods else list(available_methods().values())
+    docs = Path(args.docs)
+    results_dir = docs / "results"
+    device = str(get_device(args.device))
+    for spec in specs:
+        for reproduction in reproductions_for(spec, args.dataset):
+            print(f"== {reproduction_command(spec, reproduction)}", flush=True)
+            metrics = run_experiment(
+                spec,
+                dataset=reproduction.dataset,
+                out_dir=Path(args.out) / spec.name / record_name(reproduction),
+                runs=reproduction.runs,
+                overrides=dict(reproduction.overrides),
+                device=device,
+                data_root=data_root,
+                command=reproduction_command(spec, reproduction),
+            )
+            record_reproduction(results_dir, spec, reproduction, metrics)
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / "results.md").write_text(render_results_md(results_dir, available_methods(), PLANNED) + "\n", encoding="utf-8")
+    print(f"wrote {docs / 'results.md'}")
+    return 0
+
+
+def _cmd_demo() -> int:
+    import tempfile
+
+    from iclr22.core.errors import Iclr22Error
+    from iclr22.core.experiment import run_experiment
+    from iclr22.core.registry import available_methods
+    from iclr22.core.reproduce import summarize_headline
+
+    methods = available_methods()
+    if not methods:
+        print("no methods registered yet")
+        return 0
+    rows = []
+    out_root = Path(tempfile.mkdtemp(prefix="iclr22-demo-")) if os.environ.get("ICLR22_DEMO_TMP") else Path("runs/demo")
+    for spec in methods.values():
+        started = time.perf_counter()
+        print(f"== iclr22 run {spec.name} --quick", flush=True)
+        try:
+            metrics = run_experiment(spec, out_dir=out_root / spec.name, quick=True, command=f"iclr22 run {spec.name} --quick")
+        except Iclr22Error as exc:  # one method's missing extra must not stop the others
+            rows.append([spec.name, "-", "failed", str(exc)[:60], "", f"{time.perf_counter() - started:.0f}s"])
+            continue
+        summary = summarize_headline(metrics, spec)
+        fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+        rows.append(
+            [spec.name, summary["metric"], fmt(summary["ours"]), summary["baseline"] or "—", fmt(summary["baseline_value"]), f"{metrics['wall_seconds']:.0f}s"]
+        )
+    header = ["method", "headline metric", "ours", "strongest baseline", "its value", "time"]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print(f"\nreports: {out_root}/<method>/report.md (quick mode: shrunk runs, not the paper's numbers)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``iclr22`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from iclr22.core.errors import Iclr22Error
+
+    try:
+        if args.command == "list":
+            return _cmd_list()
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "reproduce":
+            return _cmd_reproduce(args)
+        if args.command == "demo":
+            return _cmd_demo()
+    except Iclr22Error as exc:
+        if args.debug:
+            raise
+        message = " ".join(str(exc).split())
+        print(f"iclr22: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("iclr22: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in the toolkit: say so in one line, traceback with --debug
+        if args.debug:
+            raise
+        print(f"iclr22: internal error: {type(exc).__name__}: {' '.join(str(exc).split())} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

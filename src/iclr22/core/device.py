@@ -1,0 +1,35 @@
+"""Device choice: CPU by default, CUDA when present and asked for."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from iclr22.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["get_device"]
+
+
+def get_device(name: str | None = "auto") -> "torch.device":
+    """Resolve a device name.
+
+    Args:
+        name: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+            ``None`` is the same as ``"auto"``.
+
+    Raises:
+        ConfigError: the name is not a device, or CUDA was asked for and is not available.
+    """
+    import torch
+
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"device '{name}' is not a device name (use auto, cpu, cuda or cuda:N)") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device '{name}' was asked for but CUDA is not available on this machine")
+    return device

@@ -1,0 +1,235 @@
+"""The contract between the CLI and a method's experiment.
+
+A method's ``experiment.py`` defines ``run(ctx: RunContext) -> ExperimentResult``: it trains the
+method and its baselines once, with ``ctx.seed``, on ``ctx.dataset``, and returns a table of metrics.
+:func:`run_experiment` does the rest for every method alike: it repeats the run over ``--runs`` seeds,
+averages, times, writes ``metrics.json`` (validated), ``report.md`` and prints the table.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from iclr22.core.config import resolve_config
+from iclr22.core.errors import ConfigError, DataError, Iclr22Error
+from iclr22.core.paths import default_data_root, default_runs_root
+from iclr22.core.registry import MethodSpec, load_entry
+from iclr22.core.results import (
+    Table,
+    aggregate_runs,
+    clean_table,
+    format_table,
+    versions,
+    write_metrics,
+    write_report,
+)
+from iclr22.core.seed import seed_everything
+
+__all__ = ["RunContext", "ExperimentResult", "run_experiment", "resolve_data_dir"]
+
+
+@dataclass
+class RunContext:
+    """Everything one run of a method's experiment needs to know.
+
+    Attributes:
+        method: CLI name of the method.
+        dataset: The dataset name (the method's embedded default when ``--dataset`` was omitted).
+        data_dir: The folder holding the dataset's files in their standard layout (``None`` for
+            embedded data).
+        out_dir: Where this invocation writes; figures go here.
+        seed: This run's seed (``--seed`` plus the run index).
+        quick: Shrink everything so the run finishes in well under a minute.
+        overrides: The ``--set key=value`` options, parsed.
+        device: ``"cpu"`` or ``"cuda"``; methods pass it to ``torch.device``.
+        run_index: Which of the ``--runs`` repetitions this is (0-based).
+        runs: How many repetitions there are.
+    """
+
+    method: str
+    dataset: str
+    data_dir: Path | None
+    out_dir: Path
+    seed: int = 0
+    quick: bool = False
+    overrides: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    run_index: int = 0
+    runs: int = 1
+
+    @property
+    def make_figures(self) -> bool:
+        """Figures come from the first run only, so repeated runs do not overwrite each other's."""
+        return self.run_index == 0
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """A folder for this run's checkpoints; a rerun with the same ``--out`` and seed resumes from it."""
+        return self.out_dir / "checkpoints" / f"seed{self.seed}"
+
+    def config(
+        self,
+        defaults: Mapping[str, Any],
+        quick: Mapping[str, Any] | None = None,
+        choices: Mapping[str, Iterable[Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The run's options: ``defaults``, then the ``quick`` shrinkage when ``--quick``, then ``--set``."""
+        base = dict(defaults)
+        if self.quick and quick:
+            unknown = set(quick) - set(defaults)
+            if unknown:
+                raise ConfigError(f"quick settings name unknown options: {sorted(unknown)}")
+            base.update(quick)
+        return resolve_config(base, self.overrides, choices)
+
+    def require_data_dir(self, expected: str = "") -> Path:
+        """The data folder, or a :class:`DataError` saying which folder is needed and what it holds."""
+        if self.data_dir is None:
+            raise DataError(f"dataset '{self.dataset}' needs --data-dir (a folder holding {expected or 'its files'})")
+        if not self.data_dir.is_dir():
+            raise DataError(f"{self.data_dir}: data folder not found" + (f" (expected {expected})" if expected else ""))
+        return self.data_dir
+
+
+@dataclass
+class ExperimentResult:
+    """What one run of a method's experiment returns.
+
+    Attributes:
+        results: ``{model: {metric: value}}`` in the unit of the paper's table.
+        paper: The paper's numbers for the same cells, where they exist.
+        config: The resolved options of the run.
+        figures: PNG files written into ``ctx.out_dir`` (relative or absolute paths).
+        notes: Sentences for the report (deviations seen, warnings).
+        sections: Extra Markdown sections for the report, ``{title: body}``.
+    """
+
+    results: Mapping[str, Mapping[str, float | None]]
+    paper: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sections: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_data_dir(spec: MethodSpec, dataset: str | None, data_dir: str | Path | None, data_root: str | Path | None = None) -> Path | None:
+    """Where a dataset's files are: ``--data-dir`` if given, else ``DATA_ROOT/<subdir>`` for real datasets.
+
+    Raises:
+        DataError: the given folder does not exist, or no data root holds a real dataset's folder.
+    """
+    dataset_spec = spec.dataset(dataset)
+    if data_dir is not None:
+        path = Path(data_dir).expanduser()
+        if not path.is_dir():
+            raise DataError(f"{path}: --data-dir folder not found")
+        return path.resolve()
+    if dataset_spec.embedded:
+        return None
+    root = Path(data_root).expanduser() if data_root is not None else default_data_root()
+    if root is None:
+        raise DataError(
+            f"dataset '{dataset_spec.name}' needs its files: pass --data-dir DIR (a folder laid out like "
+            f"shared/data/{dataset_spec.subdir}) or set ICLR22_DATA_ROOT"
+        )
+    path = root / dataset_spec.subdir
+    if not path.is_dir():
+        raise DataError(f"{path}: data folder for dataset '{dataset_spec.name}' not found; pass --data-dir DIR")
+    return path
+
+
+def _default_out_dir(method: str, dataset: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return default_runs_root() / method / f"{dataset}-{stamp}"
+
+
+def run_experiment(
+    spec: MethodSpec,
+    dataset: str | None = None,
+    data_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    seed: int = 0,
+    runs: int = 1,
+    quick: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    device: str = "cpu",
+    data_root: str | Path | None = None,
+    command: str | None = None,
+    echo: bool = True,
+) -> dict[str, Any]:
+    """Run a method's experiment ``runs`` times and write ``metrics.json`` and ``report.md``.
+
+    Returns:
+        The metrics dict that was written (it follows ``metrics_schema.json``).
+    """
+    if runs < 1:
+        raise ConfigError(f"--runs must be at least 1, got {runs}")
+    if seed < 0:
+        raise ConfigError(f"--seed must be non-negative, got {seed}")
+    dataset_spec = spec.dataset(dataset)
+    resolved_dir = resolve_data_dir(spec, dataset, data_dir, data_root)
+    out = Path(out_dir) if out_dir is not None else _default_out_dir(spec.name, dataset_spec.name)
+    out.mkdir(parents=True, exist_ok=True)
+    experiment = load_entry(spec)
+
+    started = time.perf_counter()
+    tables: list[Table] = []
+    notes: list[str] = []
+    first: ExperimentResult | None = None
+    for run_index in range(runs):
+        ctx = RunContext(
+            method=spec.name,
+            dataset=dataset_spec.name,
+            data_dir=resolved_dir,
+            out_dir=out,
+            seed=seed + run_index,
+            quick=quick,
+            overrides=dict(overrides or {}),
+            device=device,
+            run_index=run_index,
+            runs=runs,
+        )
+        seed_everything(ctx.seed)
+        result = experiment(ctx)
+        if not isinstance(result, ExperimentResult):
+            raise Iclr22Error(f"{spec.entry} returned {type(result).__name__}, expected ExperimentResult")
+        tables.append(clean_table(result.results, notes))
+        first = first or result
+        if echo and runs > 1:
+            print(f"[{spec.name}] run {run_index + 1}/{runs} (seed {ctx.seed}) done", file=sys.stderr)
+    assert first is not None
+    notes = list(dict.fromkeys([*first.notes, *notes]))
+    figures = [str(Path(f).relative_to(out)) if Path(f).is_absolute() and Path(f).is_relative_to(out) else str(f) for f in first.figures]
+    metrics: dict[str, Any] = {
+        "method": spec.name,
+        "dataset": dataset_spec.name,
+        "seed": seed,
+        "runs": runs,
+        "quick": quick,
+        "wall_seconds": round(time.perf_counter() - started, 3),
+        "results": aggregate_runs(tables),
+        "paper": clean_table(first.paper),
+        "config": dict(first.config),
+        "versions": versions(),
+        "headline": {"model": spec.headline[0], "metric": spec.headline[1], "higher_is_better": spec.higher_is_better},
+        "notes": notes,
+        "figures": figures,
+    }
+    if command is None:
+        command = "iclr22 " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv and sys.argv[0].endswith("iclr22") else None
+    if command:
+        metrics["command"] = command
+    write_metrics(out / "metrics.json", metrics)
+    write_report(out / "report.md", metrics, command=command, sections=first.sections)
+    if echo:
+        print(f"{spec.name} on {dataset_spec.name}: ours ± std (paper)")
+        print(format_table(metrics["results"], metrics["paper"]))
+        print(f"wrote {out / 'metrics.json'} and {out / 'report.md'}")
+    return metrics

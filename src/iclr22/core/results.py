@@ -1,0 +1,232 @@
+"""Results I/O: ``metrics.json`` (validated against the shipped JSON Schema), ``report.md``, the terminal
+table, averaging over runs, and matplotlib figures saved with the Agg backend."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from iclr22.core.errors import Iclr22Error
+
+__all__ = [
+    "Table",
+    "aggregate_runs",
+    "clean_table",
+    "format_table",
+    "markdown_table",
+    "metrics_schema",
+    "new_figure",
+    "save_figure",
+    "validate_metrics",
+    "versions",
+    "write_metrics",
+    "read_metrics",
+    "write_report",
+]
+
+Table = dict[str, dict[str, float | None]]
+
+
+def versions() -> dict[str, str]:
+    """Versions of iclr22, torch and Python, as recorded in every ``metrics.json``."""
+    import torch
+
+    import iclr22
+
+    return {"iclr22": iclr22.__version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def metrics_schema() -> dict[str, Any]:
+    """The JSON Schema of ``metrics.json`` that ships inside the package."""
+    text = resources.files("iclr22.core").joinpath("metrics_schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def validate_metrics(metrics: Mapping[str, Any]) -> None:
+    """Check ``metrics`` against :func:`metrics_schema`.
+
+    Raises:
+        Iclr22Error: with the JSON path of the first violation.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(metrics_schema())
+    errors = sorted(validator.iter_errors(dict(metrics)), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path) or "(top level)"
+        raise Iclr22Error(f"metrics.json does not follow its schema at {where}: {first.message}")
+
+
+def clean_table(table: Mapping[str, Mapping[str, Any]], notes: list[str] | None = None) -> Table:
+    """Cast every value to ``float``; NaN/inf become ``None`` and are written down in ``notes``."""
+    cleaned: Table = {}
+    for model, row in table.items():
+        cleaned[str(model)] = {}
+        for metric, value in row.items():
+            if value is None:
+                cleaned[str(model)][str(metric)] = None
+                continue
+            value = float(value)
+            if not math.isfinite(value):
+                if notes is not None:
+                    notes.append(f"{model}/{metric} was {value} and is reported as null")
+                cleaned[str(model)][str(metric)] = None
+            else:
+                cleaned[str(model)][str(metric)] = value
+    return cleaned
+
+
+def aggregate_runs(tables: Sequence[Table]) -> Table:
+    """Mean over runs of each metric, plus ``METRIC_std`` (population std) when there is more than one run.
+
+    A metric missing or null in some runs is averaged over the runs that have it.
+    """
+    if len(tables) == 1:
+        return {m: dict(r) for m, r in tables[0].items()}
+    merged: Table = {}
+    models = list(dict.fromkeys(m for t in tables for m in t))
+    for model in models:
+        metrics = list(dict.fromkeys(k for t in tables for k in t.get(model, {})))
+        merged[model] = {}
+        for metric in metrics:
+            values = [t[model][metric] for t in tables if t.get(model, {}).get(metric) is not None]
+            if not values:
+                merged[model][metric] = None
+                continue
+            mean = sum(values) / len(values)
+            merged[model][metric] = mean
+            merged[model][f"{metric}_std"] = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return merged
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-3 or magnitude >= 1e5):
+        return f"{value:.3g}"
+    return f"{value:.4g}" if magnitude < 1 else f"{value:.2f}"
+
+
+def _rows(results: Table, paper: Table) -> tuple[list[str], list[list[str]]]:
+    metrics = list(dict.fromkeys(k for row in results.values() for k in row if not k.endswith("_std")))
+    header = ["model", *metrics]
+    rows = []
+    for model, row in results.items():
+        cells = [model]
+        for metric in metrics:
+            cell = _fmt(row.get(metric))
+            std = row.get(f"{metric}_std")
+            if std is not None:
+                mean = row.get(metric)
+                cell += f" ± {std:.2f}" if mean is not None and abs(mean) >= 1 else f" ± {_fmt(std)}"
+            ref = paper.get(model, {}).get(metric)
+            if ref is not None:
+                cell += f" ({_fmt(ref)})"
+            cells.append(cell)
+        rows.append(cells)
+    return header, rows
+
+
+def format_table(results: Table, paper: Table | None = None) -> str:
+    """A plain-text table for the terminal: one row per model, ``ours ± std (paper)`` per metric."""
+    header, rows = _rows(results, paper or {})
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    return "\n".join(lines)
+
+
+def markdown_table(results: Table, paper: Table | None = None) -> str:
+    """The same table in Markdown."""
+    header, rows = _rows(results, paper or {})
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_metrics(path: str | Path, metrics: Mapping[str, Any]) -> Path:
+    """Validate and write ``metrics.json``."""
+    validate_metrics(metrics)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def read_metrics(path: str | Path) -> dict[str, Any]:
+    """Read and validate a ``metrics.json``."""
+    from iclr22.core.errors import DataError
+
+    path = Path(path)
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: metrics file not found") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    validate_metrics(metrics)
+    return metrics
+
+
+def write_report(path: str | Path, metrics: Mapping[str, Any], command: str | None = None, sections: Mapping[str, str] | None = None) -> Path:
+    """Write ``report.md``: the results beside the paper's, the figures, the notes and the config."""
+    path = Path(path)
+    runs = metrics["runs"]
+    lines = [
+        f"# {metrics['method']} on {metrics['dataset']}",
+        "",
+        f"seed {metrics['seed']}, {runs} run{'s' if runs > 1 else ''}"
+        + (" (mean ± std over seeds)" if runs > 1 else "")
+        + (", **quick mode** (shrunk for a smoke test; not comparable with the paper)" if metrics["quick"] else "")
+        + f", {metrics['wall_seconds']:.1f} s wall time.",
+        "",
+    ]
+    if command:
+        lines += ["```", command, "```", ""]
+    lines += ["## Results", "", "Cells read `ours ± std (paper)`; — where a value does not exist.", ""]
+    lines += [markdown_table(metrics["results"], metrics.get("paper")), ""]
+    for title, body in (sections or {}).items():
+        lines += [f"## {title}", "", body.rstrip(), ""]
+    figures = metrics.get("figures") or []
+    if figures:
+        lines += ["## Figures", ""]
+        lines += [f"![{Path(f).stem}]({f})" for f in figures]
+        lines.append("")
+    notes = metrics.get("notes") or []
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    lines += ["## Config", "", "```json", json.dumps(metrics.get("config", {}), indent=2, default=str), "```", ""]
+    v = metrics["versions"]
+    lines.append(f"iclr22 {v['iclr22']}, torch {v['torch']}, Python {v['python']}.")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def new_figure(*args: Any, **kwargs: Any):
+    """``plt.subplots`` on the Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 120) -> Path:
+    """Save a figure as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path

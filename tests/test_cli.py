@@ -1,0 +1,149 @@
+"""The CLI contract: list, run, reproduce, demo; one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import iclr22.methods
+from iclr22.cli import main
+from iclr22.core.results import read_metrics
+
+
+@pytest.fixture
+def fake_registry(monkeypatch):
+    monkeypatch.setattr(iclr22.methods, "BUILTIN_SPECS", ("_fake_method:SPEC",))
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_list_shows_method_paper_and_datasets(fake_registry, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "fake" in out and "Fake et al." in out and "toy*" in out and "folder" in out
+
+
+def test_run_writes_valid_metrics_report_and_figure(fake_registry, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "fake", "--out", str(out), "--quick", "--seed", "3", "--set", "lr=0.5"]) == 0
+    metrics = read_metrics(out / "metrics.json")
+    assert metrics["method"] == "fake" and metrics["dataset"] == "toy" and metrics["seed"] == 3
+    assert metrics["quick"] is True and metrics["runs"] == 1
+    assert metrics["config"] == {"epochs": 2, "lr": 0.5, "mode": "a"}
+    assert metrics["results"]["ours"]["broken"] is None  # NaN is never written silently...
+    assert any("broken" in note for note in metrics["notes"])  # ...it is reported
+    assert metrics["paper"]["ours"]["acc"] == 81.0
+    assert (out / "curve.png").stat().st_size > 0
+    report = (out / "report.md").read_text()
+    assert "(81.00)" in report and "![curve](curve.png)" in report
+    assert "ours" in capsys.readouterr().out  # the table is printed
+
+
+def test_runs_average_over_seeds_with_std(fake_registry, tmp_path):
+    out = tmp_path / "runs"
+    assert main(["run", "fake", "--out", str(out), "--runs", "3", "--seed", "5"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    single = []
+    for seed in (5, 6, 7):
+        assert main(["run", "fake", "--out", str(tmp_path / f"s{seed}"), "--seed", str(seed)]) == 0
+        single.append(json.loads((tmp_path / f"s{seed}" / "metrics.json").read_text())["results"]["ours"]["acc"])
+    mean = sum(single) / 3
+    std = (sum((v - mean) ** 2 for v in single) / 3) ** 0.5
+    assert metrics["results"]["ours"]["acc"] == pytest.approx(mean)
+    assert metrics["results"]["ours"]["acc_std"] == pytest.approx(std)
+
+
+def test_same_seed_same_numbers(fake_registry, tmp_path):
+    for name in ("a", "b"):
+        assert main(["run", "fake", "--out", str(tmp_path / name), "--seed", "11"]) == 0
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())["results"]
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())["results"]
+    assert a == b
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["run", "nosuch"], "unknown method 'nosuch'"),
+        (["run", "fake", "--dataset", "nosuch"], "does not know dataset 'nosuch'"),
+        (["run", "fake", "--set", "nosuch=1"], "unknown option 'nosuch'"),
+        (["run", "fake", "--set", "epochs=abc"], "expects an integer"),
+        (["run", "fake", "--set", "mode=c"], "must be one of"),
+        (["run", "fake", "--set", "novalue"], "expects key=value"),
+        (["run", "fake", "--runs", "0"], "--runs must be at least 1"),
+        (["run", "fake", "--data-dir", "/no/such/folder"], "/no/such/folder"),
+        (["run", "fake", "--device", "cuda:7"], "cuda:7"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(fake_registry, tmp_path, capsys, argv, expected):
+    argv = argv + ["--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert expected in _one_line_error(capsys)
+
+
+def test_missing_file_in_data_dir_names_the_file(fake_registry, tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    assert main(["run", "fake", "--dataset", "folder", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "o")]) == 2
+    assert "values.txt" in _one_line_error(capsys)
+
+
+def test_dataset_folder_is_read_from_data_dir(fake_registry, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "values.txt").write_text("90\n92\n")
+    assert main(["run", "fake", "--dataset", "folder", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "o")]) == 0
+    assert read_metrics(tmp_path / "o" / "metrics.json")["results"]["ours"]["acc"] == pytest.approx(91.0)
+
+
+def test_data_root_default_subdir(fake_registry, tmp_path, monkeypatch):
+    (tmp_path / "root" / "fakedata").mkdir(parents=True)
+    (tmp_path / "root" / "fakedata" / "values.txt").write_text("50\n")
+    monkeypatch.setenv("ICLR22_DATA_ROOT", str(tmp_path / "root"))
+    assert main(["run", "fake", "--dataset", "folder", "--out", str(tmp_path / "o")]) == 0
+
+
+def test_argparse_errors_are_one_line_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run"])
+    assert exc.value.code == 2
+    assert _one_line_error(capsys).startswith("iclr22")
+
+
+def test_debug_shows_traceback(fake_registry, tmp_path):
+    from iclr22.core.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        main(["--debug", "run", "nosuch"])
+
+
+def test_reproduce_records_and_renders_results(fake_registry, tmp_path, capsys):
+    data_root = tmp_path / "root"
+    data_root.mkdir()
+    docs = tmp_path / "docs"
+    assert main(["reproduce", "fake", "--data-root", str(data_root), "--out", str(tmp_path / "r"), "--docs", str(docs)]) == 0
+    record = json.loads((docs / "results" / "fake" / "toy.json").read_text())
+    assert record["command"] == "iclr22 run fake --dataset toy --runs 2" and record["runs"] == 2
+    text = (docs / "results.md").read_text()
+    assert "## fake" in text and "iclr22 run fake --dataset toy --runs 2" in text and "(81.00)" in text
+    assert "## coldbrew" in text  # every planned method has a section
+
+
+def test_demo_prints_summary_table(fake_registry, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    summary = out[out.rindex("headline metric") - 10 :]
+    assert "fake" in summary and "acc" in summary and "baseline" in summary
+
+
+def test_console_script_runs_as_module():
+    result = subprocess.run([sys.executable, "-m", "iclr22", "list"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,197 @@
+"""The shared core: config merging, seeding, early stopping, checkpoints, results and the registry."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from iclr22.core.config import parse_overrides, resolve_config
+from iclr22.core.errors import ConfigError, DataError, Iclr22Error, MissingExtraError
+from iclr22.core.registry import DatasetSpec, MethodSpec, available_methods, load_entry
+from iclr22.core.results import aggregate_runs, clean_table, metrics_schema, validate_metrics, versions
+from iclr22.core.seed import rng_state, seed_everything, set_rng_state
+from iclr22.core.training import EarlyStopping, fit_epochs, load_checkpoint, save_checkpoint
+
+
+# --- config -----------------------------------------------------------------------------------
+def test_parse_overrides_types():
+    parsed = parse_overrides(["lr=0.01", "epochs=5", "flag=true", "models=cnn,mlp", "name=official", "x=None", "t=(1, 2)"])
+    assert parsed == {"lr": 0.01, "epochs": 5, "flag": True, "models": ["cnn", "mlp"], "name": "official", "x": None, "t": (1, 2)}
+
+
+def test_resolve_config_coerces_to_default_types():
+    config = resolve_config({"lr": 0.1, "epochs": 10, "models": ["a"], "flag": False}, {"lr": 1, "epochs": 3.0, "models": "b"})
+    assert config == {"lr": 1.0, "epochs": 3, "models": ["b"], "flag": False}
+    assert isinstance(config["lr"], float) and isinstance(config["epochs"], int)
+
+
+@pytest.mark.parametrize("overrides", [{"nope": 1}, {"epochs": 2.5}, {"flag": "maybe"}, {"lr": "fast"}])
+def test_resolve_config_rejects_bad_options(overrides):
+    with pytest.raises(ConfigError):
+        resolve_config({"lr": 0.1, "epochs": 10, "flag": False}, overrides)
+
+
+# --- seeding ----------------------------------------------------------------------------------
+def test_seed_everything_repeats_numbers():
+    seed_everything(7)
+    first = (np.random.rand(), torch.rand(3))
+    seed_everything(7)
+    second = (np.random.rand(), torch.rand(3))
+    assert first[0] == second[0] and torch.equal(first[1], second[1])
+
+
+def test_rng_state_round_trips_through_weights_only_checkpoint(tmp_path):
+    seed_everything(1)
+    save_checkpoint(tmp_path / "rng.pt", {"rng": rng_state()})
+    expected = (np.random.rand(), torch.rand(2), random.random())
+    set_rng_state(load_checkpoint(tmp_path / "rng.pt")["rng"])
+    numpy_value, torch_value, python_value = np.random.rand(), torch.rand(2), random.random()
+    assert numpy_value == expected[0] and torch.equal(torch_value, expected[1]) and python_value == expected[2]
+
+
+# --- early stopping and checkpoints -----------------------------------------------------------
+def test_early_stopping_keeps_best_and_stops_after_patience():
+    stopper = EarlyStopping(patience=2, mode="max")
+    for value, state in [(0.5, {"w": 1}), (0.7, {"w": 2}), (0.6, {"w": 3}), (0.65, {"w": 4})]:
+        stopped = stopper.step(value, state)
+    assert stopped and stopper.best_value == 0.7 and stopper.best_state == {"w": 2} and stopper.best_step == 1
+    assert not EarlyStopping(patience=None).step(float("nan"))
+
+
+def test_load_checkpoint_refuses_pickled_code(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("executed",))
+
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"x": Evil()}))
+    with pytest.raises(DataError, match="evil.pt"):
+        load_checkpoint(path)
+    truncated = tmp_path / "trunc.pt"
+    save_checkpoint(truncated, {"w": torch.ones(100)})
+    truncated.write_bytes(truncated.read_bytes()[:50])
+    with pytest.raises(DataError, match="trunc.pt"):
+        load_checkpoint(truncated)
+    with pytest.raises(DataError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def _regression_problem():
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(64, 5, generator=generator)
+    targets = inputs @ torch.randn(5, 1, generator=generator) + 0.1 * torch.randn(64, 1, generator=generator)
+    return inputs, targets
+
+
+def _train(max_epochs, checkpoint_path=None, stop_after=None):
+    inputs, targets = _regression_problem()
+    seed_everything(0)
+    model = torch.nn.Linear(5, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    epochs_seen = []
+
+    def train_epoch(epoch):
+        if stop_after is not None and epoch >= stop_after:
+            raise KeyboardInterrupt  # simulate a kill in the middle of training
+        epochs_seen.append(epoch)
+        permutation = torch.randperm(64)  # uses the global RNG, which a resume must restore
+        for batch in permutation.split(16):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(inputs[batch]), targets[batch])
+            loss.backward()
+            optimizer.step()
+        return {"loss": loss.item()}
+
+    def evaluate():
+        with torch.no_grad():
+            return -float(torch.nn.functional.mse_loss(model(inputs), targets))
+
+    result = fit_epochs(model, optimizer, train_epoch, evaluate, max_epochs, checkpoint_path=checkpoint_path, checkpoint_every=1)
+    return model, result, epochs_seen
+
+
+def test_fit_epochs_resume_gives_the_same_model(tmp_path):
+    reference, ref_result, _ = _train(12)
+    path = tmp_path / "ckpt.pt"
+    with pytest.raises(KeyboardInterrupt):
+        _train(12, checkpoint_path=path, stop_after=5)
+    resumed, result, epochs_seen = _train(12, checkpoint_path=path)
+    assert result.resumed_from == 5 and epochs_seen == list(range(5, 12))
+    assert result.best_value == pytest.approx(ref_result.best_value)
+    for a, b in zip(reference.parameters(), resumed.parameters()):
+        assert torch.allclose(a, b)
+
+
+def test_fit_epochs_restores_best_state():
+    model, result, _ = _train(12)
+    with torch.no_grad():
+        inputs, targets = _regression_problem()
+        assert -float(torch.nn.functional.mse_loss(model(inputs), targets)) == pytest.approx(result.best_value)
+
+
+def test_fit_epochs_reports_divergence():
+    model = torch.nn.Linear(1, 1)
+    with pytest.raises(DataError, match="diverged at epoch 0"):
+        fit_epochs(model, None, lambda epoch: {"loss": float("nan")}, None, 3)
+
+
+# --- results ----------------------------------------------------------------------------------
+def _metrics(**changes):
+    metrics = {
+        "method": "m", "dataset": "d", "seed": 0, "runs": 1, "quick": False, "wall_seconds": 1.0,
+        "results": {"a": {"acc": 1.0}}, "paper": {}, "config": {}, "versions": versions(),
+    }
+    metrics.update(changes)
+    return metrics
+
+
+def test_schema_accepts_valid_and_rejects_invalid_metrics():
+    validate_metrics(_metrics())
+    for bad in (_metrics(seed=-1), _metrics(results={"a": {"acc": "high"}}), _metrics(runs=0), {"method": "m"}):
+        with pytest.raises(Iclr22Error, match="schema"):
+            validate_metrics(bad)
+    assert metrics_schema()["required"][:3] == ["method", "dataset", "seed"]
+
+
+def test_clean_table_turns_nan_into_null_with_a_note():
+    notes = []
+    table = clean_table({"a": {"x": np.float32(1.5), "y": float("inf"), "z": None}}, notes)
+    assert table == {"a": {"x": 1.5, "y": None, "z": None}} and len(notes) == 1
+    json.dumps(table, allow_nan=False)
+
+
+def test_aggregate_runs_mean_and_population_std():
+    merged = aggregate_runs([{"a": {"x": 1.0}}, {"a": {"x": 3.0}}, {"a": {"x": None}}])
+    assert merged == {"a": {"x": 2.0, "x_std": 1.0}}
+
+
+# --- registry ---------------------------------------------------------------------------------
+def test_missing_optional_dependency_names_the_extra():
+    spec = MethodSpec("needy", "p", "iclr22_missing_dependency_xyz.module:run", (DatasetSpec("d"),), extra="graphs")
+    with pytest.raises(MissingExtraError, match=r"pip install 'iclr22\[graphs\]'"):
+        load_entry(spec)
+
+
+def test_listing_methods_imports_no_heavy_dependency():
+    code = (
+        "import sys; from iclr22.core.registry import available_methods; available_methods();"
+        "heavy = [m for m in ('torch', 'torch_geometric', 'transformers', 'sentence_transformers', 'gluonts', 'shap') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"reading the registry imported {result.stdout.strip()}"
+
+
+def test_every_registered_method_has_a_valid_spec():
+    for name, spec in available_methods().items():
+        assert spec.name == name and spec.datasets and spec.default_dataset.embedded
+        assert spec.entry.startswith(f"iclr22.{name}.")
+        assert spec.headline[0] and spec.headline[1]
