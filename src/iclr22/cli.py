@@ -12,7 +12,6 @@ with code 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 import time
@@ -137,8 +136,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo() -> int:
-    import tempfile
-
     from iclr22.core.errors import Iclr22Error
     from iclr22.core.experiment import run_experiment
     from iclr22.core.registry import available_methods
@@ -149,7 +146,7 @@ def _cmd_demo() -> int:
         print("no methods registered yet")
         return 0
     rows = []
-    out_root = Path(tempfile.mkdtemp(prefix="iclr22-demo-")) if os.environ.get("ICLR22_DEMO_TMP") else Path("runs/demo")
+    out_root = Path("runs/demo")
     for spec in methods.values():
         started = time.perf_counter()
         print(f"== iclr22 run {spec.name} --quick", flush=True)
