@@ -29,4 +29,6 @@ PLANNED: dict[str, str] = {
 
 #: ``"module:attribute"`` of each landed method's spec, in ``iclr22 list`` order.
 BUILTIN_SPECS: tuple[str, ...] = (
+    "iclr22.coldbrew:SPEC",
+    "iclr22.idgbench:SPEC",
 )

@@ -62,8 +62,10 @@ def test_pubmed_missing_allx_is_named(shared_data):
         load_planetoid(shared_data / "planetoid", "pubmed")
 
 
-def test_unknown_planetoid_name(tmp_path):
-    with pytest.raises(ConfigError, match="unknown Planetoid dataset 'reddit'"):
+def test_planetoid_name_must_be_a_file_stem(tmp_path):
+    with pytest.raises(ConfigError, match="plain file-name stem"):
+        load_planetoid(tmp_path, "../etc/cora")
+    with pytest.raises(DataError, match=r"ind\.reddit\.x"):  # any name is accepted; its files must exist
         load_planetoid(tmp_path, "reddit")
 
 

@@ -20,6 +20,8 @@ On-disk formats read here:
 
 from __future__ import annotations
 
+import re
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,8 @@ from iclr22.data.safe_pickle import load_npz_object, load_pickle
 
 __all__ = ["Graph", "load_planetoid", "load_text_graph", "load_cora_ml", "edge_index_from_pairs"]
 
-PLANETOID_NAMES = {"cora": "cora", "citeseer": "citeseer", "pubmed": "pubmed"}
+#: Display names of the well-known Planetoid datasets; any other ``ind.<name>.*`` set loads the same way.
+PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 _PLANETOID_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 _NUM_VAL = 500
 
@@ -134,12 +137,14 @@ def load_planetoid(data_dir: str | Path, name: str = "cora") -> Graph:
     The result equals ``torch_geometric.datasets.Planetoid(root, name)``: features ``[allx; tx]`` with the
     test rows put back at their ``test.index`` positions, labels = argmax of the one-hot rows, self-loops
     removed and edges made undirected and unique; train = the first ``len(y)`` nodes, val = the next 500,
-    test = ``test.index``. For CiteSeer, test ids missing from the graph are padded with zero feature rows
-    (label 0), exactly as PyG does.
+    test = ``test.index``. Test ids missing from ``tx`` (CiteSeer's isolated nodes) are padded with zero
+    feature rows (label 0), exactly as PyG does. Any dataset in this format loads, not only the three
+    well-known ones.
 
     Args:
         data_dir: Folder holding ``ind.<name>.{x,tx,allx,y,ty,ally,graph,test.index}``.
-        name: ``"cora"``, ``"citeseer"`` or ``"pubmed"`` (case-insensitive).
+        name: The ``<name>`` of the files: ``"cora"``, ``"citeseer"``, ``"pubmed"`` or any other
+            (case-insensitive).
 
     Returns:
         The :class:`Graph` (Cora: 2708 nodes, 10556 edge entries, masks 140/500/1000).
@@ -147,11 +152,11 @@ def load_planetoid(data_dir: str | Path, name: str = "cora") -> Graph:
     Raises:
         DataError: If a file is missing (e.g. ``ind.pubmed.allx`` in the shared copy), corrupt, or the files
             disagree in shape.
-        ConfigError: If ``name`` is not a Planetoid dataset.
+        ConfigError: If ``name`` is not a plain file-name stem (``[A-Za-z0-9_-]+``).
     """
     key = name.lower()
-    if key not in PLANETOID_NAMES:
-        raise ConfigError(f"unknown Planetoid dataset {name!r} (expected cora, citeseer or pubmed)")
+    if not re.fullmatch(r"[a-z0-9_-]+", key):
+        raise ConfigError(f"Planetoid dataset name {name!r} must be a plain file-name stem like 'cora'")
     files = _checks.require_files(data_dir, [f"ind.{key}.{suffix}" for suffix in _PLANETOID_SUFFIXES])
     path = {suffix: files[f"ind.{key}.{suffix}"] for suffix in _PLANETOID_SUFFIXES}
 
@@ -161,8 +166,10 @@ def load_planetoid(data_dir: str | Path, name: str = "cora") -> Graph:
     _check_planetoid_shapes(path, x, tx, allx, y, ty, ally, test_index)
 
     sorted_test = np.sort(test_index)
-    if key == "citeseer":  # some test ids are isolated nodes absent from tx: pad with zero rows like PyG
-        span = int(sorted_test[-1] - sorted_test[0] + 1)
+    span = int(sorted_test[-1] - sorted_test[0] + 1)
+    if span != tx.shape[0]:  # test ids absent from tx (CiteSeer's isolated nodes): zero rows, as PyG does
+        if tx.shape[0] != test_index.size:
+            raise DataError(f"{path['tx']}: {tx.shape[0]} rows but test.index lists {test_index.size} ids")
         tx_full = np.zeros((span, tx.shape[1]), dtype=tx.dtype)
         ty_full = np.zeros((span, ty.shape[1]), dtype=ty.dtype)
         tx_full[sorted_test - sorted_test[0]] = tx
@@ -178,13 +185,14 @@ def load_planetoid(data_dir: str | Path, name: str = "cora") -> Graph:
 
     edge_index = _planetoid_edges(load_pickle(path["graph"]), num_nodes, path["graph"])
     train_mask = _mask(num_nodes, np.arange(y.shape[0]))
-    val_mask = _mask(num_nodes, np.arange(y.shape[0], y.shape[0] + _NUM_VAL))
+    # PyG's public split: the 500 nodes after the training rows (fewer in a graph too small for 500)
+    val_mask = _mask(num_nodes, np.arange(y.shape[0], min(y.shape[0] + _NUM_VAL, allx.shape[0])))
     test_mask = _mask(num_nodes, test_index)
     return Graph(
         x=features,
         edge_index=edge_index,
         y=labels,
-        name={"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}[key],
+        name=PLANETOID_NAMES.get(key, key),
         train_mask=train_mask,
         val_mask=val_mask,
         test_mask=test_mask,
@@ -245,8 +253,8 @@ def _check_planetoid_shapes(
             raise DataError(f"{path[other]}: {labels.shape[1]} classes but y has {y.shape[1]}")
     if tx.shape[0] > test_index.size:
         raise DataError(f"{path['test.index']}: {test_index.size} test ids but tx has {tx.shape[0]} rows")
-    if y.shape[0] + _NUM_VAL > allx.shape[0]:
-        raise DataError(f"{path['allx']}: {allx.shape[0]} rows, too few for {y.shape[0]} train + {_NUM_VAL} val nodes")
+    if y.shape[0] >= allx.shape[0]:
+        raise DataError(f"{path['allx']}: {allx.shape[0]} rows, too few for {y.shape[0]} train nodes and a validation set")
 
 
 def _planetoid_edges(graph: Any, num_nodes: int, path: Path) -> np.ndarray:

@@ -1,0 +1,73 @@
+"""Cold Brew (Zheng et al., ICLR 2022): predict for isolated, tail and brand-new nodes from features alone.
+
+A GCN teacher with per-node structural embeddings is distilled into an MLP student that looks up
+"virtual neighbours" among the teacher's embeddings, so that nodes with no edges get graph-informed
+predictions. ``iclr22 run coldbrew`` reproduces the paper's head / tail / isolation comparison.
+
+Public API (imported lazily, so reading :data:`SPEC` imports no torch)::
+
+    from iclr22.coldbrew import ColdBrew, degree_split, feature_contribution_ratio
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+
+SPEC = MethodSpec(
+    name="coldbrew",
+    paper="Zheng et al., Cold Brew: Distilling Graph Node Representations with Incomplete or Missing Neighborhoods (ICLR 2022)",
+    entry="iclr22.coldbrew.experiment:run",
+    datasets=(
+        DatasetSpec("synthetic", "seeded power-law graph with label-correlated features, generated in-process", None),
+        DatasetSpec("cora", "Planetoid Cora citation graph (2708 nodes, 7 classes)", "planetoid"),
+        DatasetSpec("citeseer", "Planetoid CiteSeer (ind.citeseer.* files; not in the shared data)", "planetoid"),
+        DatasetSpec("pubmed", "Planetoid PubMed (needs ind.pubmed.allx, absent from the shared data)", "planetoid"),
+    ),
+    extra="graphs",
+    headline=("coldbrew", "acc_isolated"),
+    higher_is_better=True,
+    reproductions=(
+        Reproduction("cora", runs=5, overrides={}, label="cora"),
+        Reproduction("cora", runs=3, overrides={"split": "official"}, label="cora-official-split"),
+    ),
+    accepts_any_dataset_in="planetoid",
+)
+
+_LAZY = {
+    "ColdBrew": "iclr22.coldbrew.train",
+    "validate_graph": "iclr22.coldbrew.train",
+    "fit_teacher": "iclr22.coldbrew.train",
+    "fit_student": "iclr22.coldbrew.train",
+    "teacher_embeddings": "iclr22.coldbrew.train",
+    "feature_contribution_ratio": "iclr22.coldbrew.train",
+    "label_propagation_predict": "iclr22.coldbrew.train",
+    "TrainSettings": "iclr22.coldbrew.train",
+    "GCNSE": "iclr22.coldbrew.model",
+    "SEGCNConv": "iclr22.coldbrew.model",
+    "ColdBrewStudent": "iclr22.coldbrew.model",
+    "GraphMLP": "iclr22.coldbrew.model",
+    "virtual_neighbors": "iclr22.coldbrew.model",
+    "normalized_adjacency": "iclr22.coldbrew.model",
+    "degree_split": "iclr22.coldbrew.splits",
+    "label_split": "iclr22.coldbrew.splits",
+    "isolate_nodes": "iclr22.coldbrew.splits",
+    "DegreeSplit": "iclr22.coldbrew.splits",
+    "make_cold_start_graph": "iclr22.coldbrew.datasets",
+    "load_planetoid_graph": "iclr22.coldbrew.datasets",
+}
+
+__all__ = ["SPEC", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'iclr22.coldbrew' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

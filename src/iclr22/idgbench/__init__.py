@@ -1,0 +1,101 @@
+"""In-domain generalisation benchmark (Schott et al., ICLR 2022): random, composition, interpolation and
+extrapolation splits of a factor grid, scored by R² per factor.
+
+The public API is imported lazily (PEP 562), so reading :data:`SPEC` imports no torch.
+
+Example:
+    >>> from iclr22.idgbench import Benchmark, FactorRegressor, TrainingConfig
+    >>> bench = Benchmark("dsprites", num_train=5000, num_test=2000)
+    >>> data = bench.data("extrapolation")
+    >>> reg = FactorRegressor("cnn", TrainingConfig(epochs=2)).fit(data.train_images, data.train_targets)
+    >>> bench.score(reg.model_, "extrapolation")["rsquared"]
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+
+SPEC = MethodSpec(
+    name="idgbench",
+    paper="Schott et al., Visual Representation Learning Does Not Generalize Strongly Within the Same Domain (ICLR 2022)",
+    entry="iclr22.idgbench.experiment:run",
+    datasets=(
+        DatasetSpec(
+            "dsprites",
+            "dSprites rendered procedurally on demand (737,280-cell grid); --data-dir: the official .npz or Zenodo split files",
+            None,
+        ),
+        DatasetSpec(
+            "colour-shapes",
+            "procedural colour dataset on Shapes3D's 480,000-cell factor grid (2-D wall, floor and object)",
+            None,
+        ),
+    ),
+    headline=("cnn", "r2_extrapolation"),
+    higher_is_better=True,
+    reproductions=(
+        Reproduction(
+            "dsprites",
+            runs=1,
+            overrides={"models": ["mlp", "cnn"], "num_train": 12000, "num_test": 3000, "epochs": 5, "batch_size": 32},
+            label="dsprites-reduced",
+        ),
+    ),
+)
+
+_EXPORTS = {
+    "FactorSpace": "render",
+    "DSPRITES": "render",
+    "DSpritesRenderer": "render",
+    "DSpritesArchiveImages": "render",
+    "COLOUR_SHAPES": "render",
+    "ColourShapesRenderer": "render",
+    "ImageSource": "render",
+    "grid_variance": "render",
+    "SPLIT_KINDS": "splits",
+    "Split": "splits",
+    "make_split": "splits",
+    "random_split": "splits",
+    "composition_split": "splits",
+    "interpolation_split": "splits",
+    "extrapolation_split": "splits",
+    "split_from_labels": "splits",
+    "validate_split": "splits",
+    "r_squared": "metrics",
+    "score_predictions": "metrics",
+    "evaluate_model": "metrics",
+    "MODEL_FAMILIES": "model",
+    "MLP": "model",
+    "VanillaCNN": "model",
+    "CoordConvCNN": "model",
+    "ResNet": "model",
+    "ViT": "model",
+    "BetaVAE": "model",
+    "build_model": "model",
+    "TrainingConfig": "train",
+    "FactorRegressor": "train",
+    "fit_regressor": "train",
+    "fit_beta_vae": "train",
+    "fit_linear_readout": "train",
+    "predict": "train",
+    "images_to_tensor": "train",
+    "Benchmark": "benchmark",
+    "SplitData": "benchmark",
+    "score_split": "benchmark",
+    "load_official_split": "benchmark",
+}
+
+__all__ = ["SPEC", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"iclr22.idgbench.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'iclr22.idgbench' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,247 @@
+"""``iclr22 run idgbench``: every model family on the four splits of dSprites, scored by R² (in %).
+
+Default data: the procedural dSprites renderer (offline, seeded). With ``--data-dir`` pointing at a folder
+holding the official ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` the images come from the archive
+instead; a folder holding the official Zenodo split files (``dsprites_<split>_<train|test>_<images|labels>.npz``)
+gives the official splits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from iclr22.core.errors import ConfigError, DataError
+from iclr22.core.experiment import ExperimentResult, RunContext
+from iclr22.core.results import markdown_table, new_figure, save_figure
+from iclr22.core.training import progress
+from iclr22.idgbench.benchmark import Benchmark, SplitData, load_official_split, score_split
+from iclr22.idgbench.model import MODEL_FAMILIES
+from iclr22.idgbench.render import DSpritesArchiveImages
+from iclr22.idgbench.splits import SPLIT_KINDS
+from iclr22.idgbench.train import FactorRegressor, TrainingConfig
+
+DEFAULTS = {
+    "models": list(MODEL_FAMILIES),
+    "splits": list(SPLIT_KINDS),
+    "num_train": 6000,
+    "num_test": 3000,
+    "num_heldin": 1000,
+    "epochs": 3,
+    "batch_size": 32,
+    "lr": 1e-3,
+    "lr_schedule": "cosine",
+    "vae_lr": 5e-4,
+    "vae_epochs": 0,
+    "beta": 4.0,
+    "train_fraction": 0.3,
+    "split_factors": [""],
+}
+QUICK = {"models": ["cnn", "mlp"], "num_train": 600, "num_test": 400, "num_heldin": 200, "epochs": 1}
+
+#: The official README leaderboard (extrapolation split, mean R² in %); these models are not trained here.
+PAPER_LEADERBOARD = {"pcl": {"r2_extrapolation": 66.7}, "densenet121": {"r2_extrapolation": 64.4}}
+
+DATASETS = ("dsprites", "colour-shapes")
+OFFICIAL_ARCHIVE = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
+
+
+def _check_config(config: dict) -> None:
+    unknown = [m for m in config["models"] if m not in MODEL_FAMILIES]
+    if unknown or not config["models"]:
+        raise ConfigError(f"models: unknown {unknown or '(none given)'}; known: {', '.join(MODEL_FAMILIES)}")
+    bad = [s for s in config["splits"] if s not in SPLIT_KINDS]
+    if bad or not config["splits"]:
+        raise ConfigError(f"splits: unknown {bad or '(none given)'}; known: {', '.join(SPLIT_KINDS)}")
+    for key in ("num_train", "num_test", "epochs", "batch_size"):
+        if config[key] < 1:
+            raise ConfigError(f"option '{key}' must be a positive integer, got {config[key]}")
+    if config["num_heldin"] < 0:
+        raise ConfigError(f"option 'num_heldin' must be >= 0, got {config['num_heldin']}")
+    if config["vae_epochs"] < 0:
+        raise ConfigError(f"option 'vae_epochs' must be >= 0 (0: same as epochs), got {config['vae_epochs']}")
+
+
+def _official_split_dir(data_dir: Path | None) -> Path | None:
+    if data_dir is not None and (data_dir / "dsprites_random_train_labels.npz").is_file():
+        return data_dir
+    return None
+
+
+def _benchmark(ctx: RunContext, config: dict) -> Benchmark:
+    source: object = ctx.dataset
+    if ctx.dataset == "dsprites" and ctx.data_dir is not None and _official_split_dir(ctx.data_dir) is None:
+        if not (ctx.data_dir / OFFICIAL_ARCHIVE).is_file():
+            raise DataError(
+                f"{ctx.data_dir}: holds neither the official dSprites archive ({OFFICIAL_ARCHIVE}) nor the official "
+                "split files (dsprites_<split>_<train|test>_<images|labels>.npz); omit --data-dir to render dSprites procedurally"
+            )
+        source = DSpritesArchiveImages(ctx.data_dir / OFFICIAL_ARCHIVE)
+    return Benchmark(
+        source,
+        splits=config["splits"],
+        num_train=config["num_train"],
+        num_test=config["num_test"],
+        num_heldin=config["num_heldin"],
+        split_factors=[f for f in config["split_factors"] if f] or None,
+        train_fraction=config["train_fraction"],
+        seed=ctx.seed,
+    )
+
+
+def _official_data(data_dir: Path, kind: str, config: dict, seed: int) -> SplitData:
+    official = load_official_split(data_dir, "dsprites", kind)
+    rng = np.random.default_rng(seed)
+    train = rng.permutation(len(official.train_classes))[: config["num_train"]]
+    test = rng.permutation(len(official.test_classes))[: config["num_test"]]
+    space = official.split.space
+    return SplitData(official.split, official.train_images[train], space.normalize(official.train_classes[train]), official.test_images[test], official.test_classes[test])
+
+
+def run(ctx: RunContext) -> ExperimentResult:
+    config = ctx.config(DEFAULTS, quick=QUICK, choices={"lr_schedule": ["cosine", "constant"]})
+    _check_config(config)
+    if ctx.dataset not in DATASETS:
+        raise ConfigError(f"idgbench knows datasets {', '.join(DATASETS)}, got '{ctx.dataset}'")
+    if ctx.dataset != "dsprites" and ctx.data_dir is not None:
+        raise ConfigError(f"dataset '{ctx.dataset}' is generated procedurally and takes no --data-dir")
+    bench = _benchmark(ctx, config)
+    official_dir = _official_split_dir(ctx.data_dir) if ctx.dataset == "dsprites" else None
+    paper = PAPER_LEADERBOARD if ctx.dataset == "dsprites" else {}
+    space = bench.space
+    training = TrainingConfig(
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        lr=config["lr"],
+        lr_schedule=config["lr_schedule"],
+        vae_lr=config["vae_lr"],
+        vae_epochs=config["vae_epochs"] or None,
+        beta=config["beta"],
+        device=ctx.device,
+    )
+    # checkpoints are kept per (dataset, data folder, options): a rerun with other options never resumes them
+    run_identity = {"dataset": ctx.dataset, "data_dir": str(ctx.data_dir), **config}
+    config_key = hashlib.sha1(json.dumps(run_identity, sort_keys=True).encode()).hexdigest()[:10]
+
+    results: dict[str, dict[str, float]] = {m: {} for m in config["models"]}
+    timings: dict[str, float] = {m: 0.0 for m in config["models"]}
+    split_descriptions = []
+    for kind in config["splits"]:
+        data = _official_data(official_dir, kind, config, ctx.seed) if official_dir else bench.data(kind)
+        split_descriptions.append(f"- {data.split.describe()} (here: {len(data.train_images)} train / {len(data.test_images)} test images)")
+        for family in progress(config["models"], desc=f"{kind} split", total=len(config["models"])):
+            started = time.perf_counter()
+            regressor = FactorRegressor(family, training, seed=ctx.seed, checkpoint_dir=ctx.checkpoint_dir / config_key / kind)
+            regressor.fit(data.train_images, data.train_targets)
+            heldin = regressor.predict(data.heldin_images) if data.heldin_images is not None else None
+            split_scores = score_split(regressor.predict(data.test_images), data, heldin)
+            timings[family] += time.perf_counter() - started
+            row = results[family]
+            row[f"r2_{kind}"] = 100.0 * split_scores["rsquared"]
+            for name in space.metric_names:
+                row[f"r2_{kind}_{name}"] = 100.0 * split_scores[f"rsquared_{name}"]
+            for key in ("heldin", "ood_factor", "other_factors", "ood_factor_heldin", "other_factors_heldin"):
+                if f"rsquared_{key}" in split_scores:
+                    row[f"r2_{kind}_{key}"] = 100.0 * split_scores[f"rsquared_{key}"]
+    for family in config["models"]:
+        results[family]["train_seconds"] = timings[family]
+
+    figures = []
+    if ctx.make_figures:
+        splits = [bench.split(k) for k in config["splits"]] if not official_dir else []
+        if splits:
+            figures.append(_plot_splits(splits, ctx.out_dir / "splits.png"))
+        figures.append(_plot_r2_bars(results, config["splits"], ctx.out_dir / "r2_per_split.png"))
+        if "extrapolation" in config["splits"]:
+            figures.append(_plot_factor_heatmap(results, "extrapolation", space.metric_names, ctx.out_dir / "r2_extrapolation_per_factor.png"))
+
+    per_factor = {
+        f"{family} / {kind}": {name: results[family][f"r2_{kind}_{name}"] for name in space.metric_names}
+        for kind in config["splits"]
+        for family in config["models"]
+    }
+    sections = {
+        "Splits (IDGB-style, generated here)" if not official_dir else "Splits (official files)": "\n".join(split_descriptions),
+        "R² per factor (%)": markdown_table(per_factor),
+    }
+    if paper:
+        sections["Paper leaderboard (dSprites, extrapolation, R² %)"] = (
+            markdown_table(paper) + "\n\nThose models (PCL, DenseNet121 trained on the full 221k-image split) are not trained here."
+        )
+    source_note = (
+        "official split files"
+        if official_dir
+        else ("official dSprites archive" if ctx.data_dir else f"procedural {ctx.dataset} renderer (seeded)")
+    )
+    notes = [
+        f"images: {source_note}; {config['num_train']} train / {config['num_test']} test images per split drawn uniformly from the split's cells",
+        "R² uses the variance of each factor over the full factor grid (official evaluator), so values can be negative",
+    ]
+    if paper:
+        notes.append("paper numbers are the README leaderboard's best models (PCL, DenseNet121), not models trained here")
+    return ExperimentResult(results=results, paper=paper, config=config, figures=figures, notes=notes, sections=sections)
+
+
+def _plot_splits(splits, path: Path) -> Path:
+    """One column per split, train cells black and test cells red, in the plane of the last two split factors.
+
+    The two rows fix the first split factor at its smallest and largest value (dSprites: the x/y-position
+    plane at the smallest and the largest scale); the colour averages over all remaining factors.
+    """
+    space = splits[0].space
+    factors = next((s.split_factors for s in splits if len(s.split_factors) >= 3), ("scale", "x-position", "y-position"))
+    row_k, x_k, y_k = (space.factor_index(f) for f in (factors[0], factors[-2], factors[-1]))
+    fig, axes = new_figure(2, len(splits), figsize=(3.0 * len(splits), 6.0), squeeze=False)
+    for col, split in enumerate(splits):
+        grid = split.train_mask.reshape(space.sizes)
+        for row, fixed in enumerate((0, space.sizes[row_k] - 1)):
+            plane = np.take(grid, fixed, axis=row_k)
+            kept = [i for i in range(space.num_factors) if i != row_k]
+            share = plane.mean(axis=tuple(j for j, i in enumerate(kept) if i not in (x_k, y_k)))
+            if kept.index(x_k) > kept.index(y_k):
+                share = share.T
+            rgb = np.stack([1.0 - share, np.zeros_like(share), np.zeros_like(share)], axis=-1)  # train black, test red
+            ax = axes[row][col]
+            ax.imshow(np.transpose(rgb, (1, 0, 2)), origin="lower", interpolation="nearest", aspect="auto")
+            ax.set_title(f"{split.kind}\n{space.names[row_k]} = {fixed}", fontsize=9)
+            ax.set_xlabel(space.names[x_k])
+            ax.set_ylabel(space.names[y_k])
+    return save_figure(fig, path)
+
+
+def _plot_r2_bars(results, kinds, path: Path) -> Path:
+    fig, ax = new_figure(figsize=(1.8 + 1.6 * len(kinds), 3.6))
+    models = list(results)
+    width = 0.8 / max(len(models), 1)
+    positions = np.arange(len(kinds))
+    for i, model in enumerate(models):
+        values = [results[model][f"r2_{k}"] for k in kinds]
+        ax.bar(positions + (i - (len(models) - 1) / 2) * width, values, width, label=model)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_xticks(positions)
+    ax.set_xticklabels(kinds)
+    ax.set_ylabel("R² (%)")
+    ax.set_ylim(min(-10.0, min(results[m][f"r2_{k}"] for m in models for k in kinds) - 5), 105)
+    ax.legend(fontsize=8, ncol=min(3, len(models)))
+    return save_figure(fig, path)
+
+
+def _plot_factor_heatmap(results, kind: str, factor_names, path: Path) -> Path:
+    models = list(results)
+    values = np.array([[results[m][f"r2_{kind}_{f}"] for f in factor_names] for m in models])
+    fig, ax = new_figure(figsize=(1.2 * len(factor_names) + 2, 0.5 * len(models) + 1.5))
+    image = ax.imshow(np.clip(values, -100, 100), cmap="RdYlGn", vmin=-100, vmax=100, aspect="auto")
+    for i in range(len(models)):
+        for j in range(len(factor_names)):
+            ax.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(factor_names)))
+    ax.set_xticklabels(factor_names, rotation=30, ha="right")
+    ax.set_yticks(range(len(models)))
+    ax.set_yticklabels(models)
+    ax.set_title(f"R² (%) per factor, {kind} split")
+    fig.colorbar(image, ax=ax)
+    return save_figure(fig, path)

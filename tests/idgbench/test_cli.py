@@ -1,0 +1,78 @@
+"""``iclr22 run idgbench``: the quick run end to end, and one-line errors on bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from iclr22.cli import main
+from iclr22.core.results import read_metrics
+
+SPLITS = ("random", "composition", "interpolation", "extrapolation")
+FACTORS = ("shape", "scale", "orientation", "x_position", "y_position")
+
+
+def test_quick_run_writes_valid_metrics_and_figures(tmp_path):
+    assert main(["run", "idgbench", "--quick", "--out", str(tmp_path)]) == 0
+    metrics = read_metrics(tmp_path / "metrics.json")
+    assert set(metrics["results"]) == {"cnn", "mlp"}
+    for row in metrics["results"].values():
+        for split in SPLITS:
+            assert row[f"r2_{split}"] is not None
+            assert row[f"r2_{split}"] == pytest.approx(np.mean([row[f"r2_{split}_{f}"] for f in FACTORS]))
+        assert row["r2_extrapolation_ood_factor"] is not None and row["r2_random_heldin"] is not None
+    assert metrics["paper"]["pcl"]["r2_extrapolation"] == 66.7
+    for figure in metrics["figures"]:
+        assert (tmp_path / figure).stat().st_size > 1000
+    assert {"splits.png", "r2_per_split.png", "r2_extrapolation_per_factor.png"} <= set(metrics["figures"])
+    assert "extrapolation:" in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "models=cnn,densenet"], "models: unknown ['densenet']"),
+        (["--set", "splits=diagonal"], "splits: unknown ['diagonal']"),
+        (["--set", "split_factors=colour"], "unknown factor 'colour'"),
+        (["--set", "num_train=0"], "num_train"),
+        (["--dataset", "mpi3d"], "does not know dataset 'mpi3d'"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(tmp_path, capsys, args, message):
+    assert main(["run", "idgbench", "--quick", "--out", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_data_dir_without_dsprites_files_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    assert main(["run", "idgbench", "--quick", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "neither the official dSprites archive" in err
+
+
+def test_official_split_files_are_read_and_validated(tmp_path):
+    from iclr22.core.errors import DataError
+    from iclr22.idgbench.benchmark import load_official_split
+    from iclr22.idgbench.render import FactorSpace
+    from iclr22.idgbench import benchmark as bench_module
+
+    tiny = FactorSpace("dsprites", ("shape", "scale"), (2, 3))
+    cells = tiny.cells()
+    train, test = cells[cells[:, 1] < 2], cells[cells[:, 1] == 2]
+    for mode, labels in (("train", train), ("test", test)):
+        np.savez(tmp_path / f"dsprites_extrapolation_{mode}_labels.npz", labels)
+        np.savez(tmp_path / f"dsprites_extrapolation_{mode}_images.npz", np.zeros((len(labels), 1, 64, 64), np.uint8))
+    original = bench_module.OFFICIAL_SPACES["dsprites"]
+    bench_module.OFFICIAL_SPACES["dsprites"] = tiny
+    try:
+        official = load_official_split(tmp_path, "dsprites", "extrapolation")
+        assert official.train_images.shape == (4, 64, 64) and official.split.num_test == 2
+        np.savez(tmp_path / "dsprites_extrapolation_test_labels.npz", test[:1])  # one cell now in neither set
+        np.savez(tmp_path / "dsprites_extrapolation_test_images.npz", np.zeros((1, 1, 64, 64), np.uint8))
+        with pytest.raises(DataError, match="in neither train nor test"):
+            load_official_split(tmp_path, "dsprites", "extrapolation")
+    finally:
+        bench_module.OFFICIAL_SPACES["dsprites"] = original
+    with pytest.raises(DataError, match="not found"):
+        load_official_split(tmp_path, "dsprites", "random")

@@ -1,0 +1,131 @@
+"""The four split generators: the official invariants and each rule checked by brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from iclr22.core.errors import ConfigError, DataError
+from iclr22.idgbench.render import DSPRITES, FactorSpace
+from iclr22.idgbench.splits import (
+    SPLIT_KINDS,
+    composition_split,
+    extrapolation_split,
+    interpolation_split,
+    make_split,
+    random_split,
+    split_from_labels,
+    validate_split,
+)
+
+TOY = FactorSpace("toy", ("shape", "size", "x", "y"), (2, 5, 6, 7))
+TOY_FACTORS = ("size", "x", "y")
+
+
+@pytest.fixture(scope="module")
+def dsprites_splits():
+    return {kind: make_split(DSPRITES, kind) for kind in SPLIT_KINDS}
+
+
+@pytest.mark.parametrize("kind", SPLIT_KINDS)
+def test_dsprites_splits_partition_the_grid_30_70(dsprites_splits, kind):
+    split = dsprites_splits[kind]
+    assert split.train_mask.shape == (737_280,)
+    assert not (split.train_mask & split.test_mask).any() and (split.train_mask | split.test_mask).all()
+    # the official repository test: num_train / num_total rounds to 0.3, num_test / num_total to 0.7
+    assert round(split.num_train / DSPRITES.num_cells, 1) == 0.3
+    assert round(split.num_test / DSPRITES.num_cells, 1) == 0.7
+
+
+def test_extrapolation_follows_the_paper_example(dsprites_splits):
+    split = dsprites_splits["extrapolation"]
+    # "small and medium objects for training, large ones for testing": the two largest scales are test
+    assert split.held_out_values["scale"] == [4, 5]
+    assert split.split_factors == ("scale", "x-position", "y-position")
+
+
+def test_extrapolation_rule_by_brute_force():
+    split = extrapolation_split(TOY, TOY_FACTORS, 0.3)
+    thresholds = {f: min(v) for f, v in split.held_out_values.items()}
+    for flat, cell in enumerate(itertools.product(*(range(n) for n in TOY.sizes))):
+        test = any(cell[TOY.factor_index(f)] >= t for f, t in thresholds.items())
+        assert split.test_mask[flat] == test
+    # every factor value below the threshold is trained on, nothing above
+    train_cells = TOY.cells(np.flatnonzero(split.train_mask))
+    for f, t in thresholds.items():
+        assert train_cells[:, TOY.factor_index(f)].max() == t - 1
+
+
+def test_interpolation_holds_out_interior_values_only():
+    split = interpolation_split(TOY, TOY_FACTORS, 0.3)
+    train_cells = TOY.cells(np.flatnonzero(split.train_mask))
+    for f, values in split.held_out_values.items():
+        k = TOY.factor_index(f)
+        assert values and min(values) > 0 and max(values) < TOY.sizes[k] - 1
+        assert not np.isin(train_cells[:, k], values).any()
+        assert set(np.unique(train_cells[:, k])) == set(range(TOY.sizes[k])) - set(values)
+    # a cell is test exactly when some factor takes a held-out value
+    cells = TOY.cells()
+    any_held = np.zeros(TOY.num_cells, dtype=bool)
+    for f, values in split.held_out_values.items():
+        any_held |= np.isin(cells[:, TOY.factor_index(f)], values)
+    assert np.array_equal(any_held, split.test_mask)
+
+
+def test_composition_holds_out_a_corner_but_every_value_is_trained_on():
+    split = composition_split(TOY, TOY_FACTORS, 0.3)
+    cells = TOY.cells()
+    corner = np.ones(TOY.num_cells, dtype=bool)
+    for f, values in split.held_out_values.items():
+        corner &= np.isin(cells[:, TOY.factor_index(f)], values)
+    assert np.array_equal(corner, split.test_mask)
+    train_cells = cells[split.train_mask]
+    for k, size in enumerate(TOY.sizes):
+        assert set(np.unique(train_cells[:, k])) == set(range(size))
+    # no factor value is out of distribution on its own
+    assert not split.out_of_distribution(cells[split.test_mask]).any()
+
+
+def test_out_of_distribution_flags_the_held_out_factor():
+    split = extrapolation_split(DSPRITES)
+    big_scale_only = np.array([[0, 5, 3, 0, 0]])
+    assert split.out_of_distribution(big_scale_only).tolist() == [[False, True, False, False, False]]
+
+
+def test_random_split_is_reproducible_from_its_seed():
+    a, b, c = random_split(TOY, 0.3, seed=1), random_split(TOY, 0.3, seed=1), random_split(TOY, 0.3, seed=2)
+    assert np.array_equal(a.train_mask, b.train_mask) and not np.array_equal(a.train_mask, c.train_mask)
+    assert a.num_train == round(0.3 * TOY.num_cells)
+
+
+def test_sample_draws_disjoint_subsets(dsprites_splits):
+    train, test = dsprites_splits["extrapolation"].sample(500, 300, seed=0)
+    assert len(train) == 500 and len(test) == 300 and not set(train) & set(test)
+    assert dsprites_splits["extrapolation"].train_mask[train].all()
+    again = dsprites_splits["extrapolation"].sample(500, 300, seed=0)
+    assert np.array_equal(train, again[0]) and np.array_equal(test, again[1])
+
+
+def test_split_from_labels_rejects_a_factor_value_in_neither_set():
+    space = FactorSpace("tiny", ("a", "b"), (3, 4))
+    cells = space.cells()
+    train, test = cells[cells[:, 0] == 0], cells[cells[:, 0] == 1]  # value a=2 is in neither set
+    with pytest.raises(DataError, match="factor 'a' value 2 is in neither set"):
+        split_from_labels(space, train, test)
+    with pytest.raises(DataError, match="in both train and test"):
+        split_from_labels(space, cells, cells[:1])
+    ok = split_from_labels(space, cells[cells[:, 0] < 2], cells[cells[:, 0] == 2])
+    assert ok.num_train == 8
+
+
+def test_bad_split_arguments():
+    with pytest.raises(ConfigError, match="unknown split"):
+        make_split(DSPRITES, "diagonal")
+    with pytest.raises(ConfigError, match="unknown factor 'colour'"):
+        extrapolation_split(DSPRITES, ["colour"])
+    with pytest.raises(ConfigError, match="train_fraction"):
+        random_split(DSPRITES, 1.5)
+    with pytest.raises(DataError, match="bool"):
+        validate_split(DSPRITES, np.ones(10, dtype=bool))
