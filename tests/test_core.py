@@ -195,3 +195,15 @@ def test_every_registered_method_has_a_valid_spec():
         assert spec.name == name and spec.datasets and spec.default_dataset.embedded
         assert spec.entry.startswith(f"iclr22.{name}.")
         assert spec.headline[0] and spec.headline[1]
+
+
+def test_tables_with_many_metrics_are_printed_one_metric_per_row():
+    from iclr22.core.results import WIDE_TABLE_METRICS, format_table
+
+    many = {"a": {f"r2_factor{i}": float(i) for i in range(WIDE_TABLE_METRICS + 1)}, "b": {"r2_factor0": 5.0}}
+    lines = format_table(many, {"b": {"r2_factor0": 6.0}}).splitlines()
+    assert lines[0].split() == ["metric", "a", "b"]
+    assert len(lines) == 2 + WIDE_TABLE_METRICS + 1
+    assert lines[2].split() == ["r2_factor0", "0", "5.00", "(6.00)"]
+    few = format_table({"a": {"x": 1.0}}).splitlines()
+    assert few[0].split() == ["model", "x"]

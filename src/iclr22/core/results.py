@@ -114,23 +114,33 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4g}" if magnitude < 1 else f"{value:.2f}"
 
 
+#: With more metrics than this, tables are printed one metric per row (models as columns), which
+#: stays readable when a method reports per-factor or per-domain metrics.
+WIDE_TABLE_METRICS = 8
+
+
+def _cell(results: Table, paper: Table, model: str, metric: str) -> str:
+    row = results[model]
+    cell = _fmt(row.get(metric))
+    std = row.get(f"{metric}_std")
+    if std is not None:
+        mean = row.get(metric)
+        cell += f" ± {std:.2f}" if mean is not None and abs(mean) >= 1 else f" ± {_fmt(std)}"
+    ref = paper.get(model, {}).get(metric)
+    if ref is not None:
+        cell += f" ({_fmt(ref)})"
+    return cell
+
+
 def _rows(results: Table, paper: Table) -> tuple[list[str], list[list[str]]]:
     metrics = list(dict.fromkeys(k for row in results.values() for k in row if not k.endswith("_std")))
+    models = list(results)
+    if len(metrics) > WIDE_TABLE_METRICS:
+        header = ["metric", *models]
+        rows = [[metric, *(_cell(results, paper, m, metric) if metric in results[m] else "" for m in models)] for metric in metrics]
+        return header, rows
     header = ["model", *metrics]
-    rows = []
-    for model, row in results.items():
-        cells = [model]
-        for metric in metrics:
-            cell = _fmt(row.get(metric))
-            std = row.get(f"{metric}_std")
-            if std is not None:
-                mean = row.get(metric)
-                cell += f" ± {std:.2f}" if mean is not None and abs(mean) >= 1 else f" ± {_fmt(std)}"
-            ref = paper.get(model, {}).get(metric)
-            if ref is not None:
-                cell += f" ({_fmt(ref)})"
-            cells.append(cell)
-        rows.append(cells)
+    rows = [[model, *(_cell(results, paper, model, metric) for metric in metrics)] for model in models]
     return header, rows
 
 
