@@ -1,0 +1,70 @@
+"""GRDA — Graph-Relational Domain Adaptation (Xu, He, Lee, Wang, Wang; ICLR 2022).
+
+Adapt a model from a few labelled domains to many unlabelled ones when the domains are the nodes of a
+known graph (e.g. US states and their borders). ``GRDA(...).fit(X, y, domain, adjacency)`` adapts;
+``predict(X, domain)`` serves any domain. The baselines of the paper (source-only, DANN, CDANN, ADDA, MDD)
+run through :class:`AdversarialAdapter` on the same networks.
+
+This module holds only the registry entry and lazy re-exports: importing it loads no torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+
+SPEC = MethodSpec(
+    name="grda",
+    paper="Xu et al., Graph-Relational Domain Adaptation (ICLR 2022)",
+    entry="iclr22.grda.experiment:run",
+    datasets=(
+        DatasetSpec("spiral", "synthetic spiral of 15 domains on a graph, DG-15-like (generated, seeded)"),
+        DatasetSpec("dg15", "DG-15: 15 toy domains, 2-D inputs, binary labels (grda/dg15/dg15.npz); any dgN.npz works", "grda/dg15"),
+        DatasetSpec("tpt48", "TPT-48: monthly temperature of 48 US states, E->W and N->S (grda/tpt48)", "grda/tpt48"),
+    ),
+    headline=("grda", "acc_target"),
+    higher_is_better=True,
+    reproductions=(
+        Reproduction("dg15", runs=5, label="dg15"),
+        Reproduction("tpt48", runs=2, label="tpt48"),
+    ),
+    accepts_any_dataset_in="grda/dg15",
+)
+
+# Public API, imported on first use (PEP 562) so that reading SPEC stays light.
+_EXPORTS = {
+    "GRDA": "iclr22.grda.train",
+    "AdversarialAdapter": "iclr22.grda.train",
+    "fit_grda": "iclr22.grda.train",
+    "METHODS": "iclr22.grda.train",
+    "as_adjacency": "iclr22.grda.train",
+    "adjacency_from_edges": "iclr22.grda.train",
+    "adjacency_from_similarity": "iclr22.grda.train",
+    "graph_distance_to": "iclr22.grda.train",
+    "sample_domain_subgraph": "iclr22.grda.train",
+    "graph_discriminator_loss": "iclr22.grda.train",
+    "domain_index_loss": "iclr22.grda.train",
+    "fit_domain_embedding": "iclr22.grda.train",
+    "make_spiral_domains": "iclr22.grda.synthetic",
+    "tpt48_windows": "iclr22.grda.experiment",
+    "Encoder": "iclr22.grda.model",
+    "Predictor": "iclr22.grda.model",
+    "GraphDiscriminator": "iclr22.grda.model",
+    "DomainIndexNet": "iclr22.grda.model",
+    "DomainClassifier": "iclr22.grda.model",
+    "BinaryDomainDiscriminator": "iclr22.grda.model",
+}
+
+__all__ = ["SPEC", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,108 @@
+"""``iclr22 run grda`` end to end: --quick runs validated against the schema, real-data loaders, bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from iclr22.cli import main
+from iclr22.core.results import read_metrics
+from iclr22.grda.experiment import tpt48_windows
+
+MODELS = {"source_only", "dann", "adda", "cdann", "mdd", "grda", "grda_official"}
+
+
+def test_quick_run_on_the_embedded_spiral(tmp_path: Path) -> None:
+    assert main(["run", "grda", "--quick", "--out", str(tmp_path), "--runs", "2"]) == 0
+    metrics = read_metrics(tmp_path / "metrics.json")
+    assert metrics["dataset"] == "spiral" and metrics["runs"] == 2
+    assert MODELS <= set(metrics["results"])
+    for row in metrics["results"].values():
+        assert 0 <= row["acc_target"] <= 100 and "acc_target_std" in row
+    assert (tmp_path / "report.md").is_file()
+    assert any(f.endswith("domain_accuracy.png") for f in metrics["figures"])
+    assert all((tmp_path / f).is_file() for f in metrics["figures"])
+
+
+def test_quick_run_on_dg15_has_the_paper_cells(tmp_path: Path, shared_data: Path) -> None:
+    code = main(["run", "grda", "--dataset", "dg15", "--data-dir", str(shared_data / "grda" / "dg15"),
+                 "--quick", "--out", str(tmp_path), "--set", "models=source_only,grda"])
+    assert code == 0
+    metrics = read_metrics(tmp_path / "metrics.json")
+    assert metrics["paper"]["grda"]["acc_target"] == pytest.approx(84.44)
+    assert sorted(metrics["config"]["source_domains_used"]) == [0, 3, 4, 8, 12, 14]
+
+
+def test_any_dgN_file_works(tmp_path: Path, shared_data: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(shared_data / "grda" / "dg15" / "dg15.npz", data_dir / "dg7.npz")
+    out = tmp_path / "out"
+    assert main(["run", "grda", "--dataset", "dg7", "--data-dir", str(data_dir), "--quick", "--out", str(out),
+                 "--set", "models=grda"]) == 0
+    assert read_metrics(out / "metrics.json")["dataset"] == "dg7"
+
+
+def test_quick_run_on_tpt48(tmp_path: Path, shared_data: Path) -> None:
+    code = main(["run", "grda", "--dataset", "tpt48", "--data-dir", str(shared_data / "grda" / "tpt48"), "--quick",
+                 "--out", str(tmp_path), "--set", "models=source_only,grda"])
+    assert code == 0
+    metrics = read_metrics(tmp_path / "metrics.json")
+    row = metrics["results"]["grda"]
+    for key in ("mse_target_ew", "mse_target_ns", "mse_ew_level1", "mse_ew_level3", "mse_ns_level2"):
+        assert row[key] is not None and row[key] > 0
+    assert metrics["paper"]["grda"]["mse_target_ns"] == pytest.approx(1.165)
+    assert sum(f.endswith("_mse_map.png") for f in metrics["figures"]) == 2
+
+
+def test_tpt48_windows_follow_the_protocol() -> None:
+    temps = np.arange(3 * 144, dtype=np.float64).reshape(3, 144)
+    w = tpt48_windows(temps, np.array([0]), seq_len=6, group_len=12)
+    # Source: 133 sliding windows; each target: 12 year-aligned windows with unknown outputs.
+    assert np.bincount(w["domain_train"]).tolist() == [133, 12, 12]
+    assert np.isnan(w["y_train"][w["domain_train"] == 1]).all()
+    assert np.bincount(w["domain_test"]).tolist() == [12, 12, 12]
+    first_target = w["x_test"][w["domain_test"] == 1][1] * w["std"] + w["mean"]
+    np.testing.assert_allclose(first_target, temps[1, 12:18])
+    np.testing.assert_allclose(w["y_test"][w["domain_test"] == 1][1] * w["std"] + w["mean"], temps[1, 18:24])
+
+
+def _write_dg(path: Path, **changes) -> None:
+    rng = np.random.default_rng(0)
+    arrays = {
+        "data": rng.normal(size=(40, 2)),
+        "label": np.tile([0, 1], 20),
+        "domain": np.repeat(np.arange(4), 10),
+        "A": np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]]),
+        "src_domain": np.array([0]),
+    }
+    arrays.update(changes)
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"A": np.zeros((4, 3), dtype=int)}, "square"),
+        ({"A": np.array([[0, 1, 0, 0], [0, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]])}, "symmetric"),
+        ({"domain": np.repeat(np.arange(4), 10) + (np.arange(40) == 39) * 5}, "domain"),
+        ({"src_domain": None}, "no source domains"),
+    ],
+)
+def test_bad_dg_files_exit_2_with_one_line(tmp_path: Path, capsys, changes: dict, message: str) -> None:
+    _write_dg(tmp_path / "dgbad.npz", **changes)
+    code = main(["run", "grda", "--dataset", "dgbad", "--data-dir", str(tmp_path), "--quick", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_bad_options_exit_2(tmp_path: Path, capsys) -> None:
+    assert main(["run", "grda", "--quick", "--out", str(tmp_path), "--set", "update=sometimes"]) == 2
+    assert main(["run", "grda", "--quick", "--out", str(tmp_path), "--set", "models=grda,nope"]) == 2
+    assert main(["run", "grda", "--dataset", "dg99", "--data-dir", str(tmp_path), "--quick", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and "dg99.npz" in err[2]
