@@ -31,5 +31,6 @@ PLANNED: dict[str, str] = {
 BUILTIN_SPECS: tuple[str, ...] = (
     "iclr22.coldbrew:SPEC",
     "iclr22.idgbench:SPEC",
+    "iclr22.trajshap:SPEC",
     "iclr22.grda:SPEC",
 )

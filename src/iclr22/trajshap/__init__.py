@@ -1,0 +1,71 @@
+"""Trajectory feature attribution with Shapley values (Makansi et al., ICLR 2022, "You Mostly Walk Alone").
+
+Which inputs does a trajectory predictor actually use? The players are the target's past, each
+neighbour and a random agent from another scene; the value of a coalition is the predictor's
+performance on the ground truth with only those inputs present.
+
+    >>> from iclr22.trajshap import TrajectoryShapley, InteractionPredictor, build_samples, read_tracks
+    >>> attributions = TrajectoryShapley(model, metric="ade").fit(train).explain(test)
+    >>> attributions.summary()
+
+This module holds only the spec and lazy re-exports; nothing heavy is imported until used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+
+SPEC = MethodSpec(
+    name="trajshap",
+    paper="Makansi et al., You Mostly Walk Alone: Analyzing Feature Attribution in Trajectory Prediction (ICLR 2022)",
+    entry="iclr22.trajshap.experiment:run",
+    datasets=(
+        DatasetSpec("sim", "seeded crowd simulator: a social regime (leaders, followers, avoidance) and an alone regime"),
+        DatasetSpec("ethucy", "ETH/UCY pedestrians, leave-one-scene-out (--set test_scene=eth|hotel|univ|zara1|zara2)", "trajectories/ethucy"),
+        DatasetSpec("trajfiles", "your files: DIR/train/*.txt, DIR/test/*.txt with rows 'frame agent_id x y [type]'", "trajectories/trajfiles"),
+    ),
+    headline=("interaction", "ade"),
+    higher_is_better=False,
+    reproductions=(
+        Reproduction("ethucy", runs=1, overrides={"test_scene": "eth", "max_train_samples": 20000, "epochs": 20}, label="ethucy-eth"),
+        Reproduction("ethucy", runs=1, overrides={"test_scene": "zara1", "max_train_samples": 20000, "epochs": 20}, label="ethucy-zara1"),
+    ),
+)
+
+_EXPORTS = {
+    "TrajectoryShapley": "attribution",
+    "Attributions": "attribution",
+    "trajectory_shapley": "attribution",
+    "exact_shapley": "shapley",
+    "exact_banzhaf": "shapley",
+    "permutation_shapley": "shapley",
+    "sampled_banzhaf": "shapley",
+    "Estimate": "shapley",
+    "Prediction": "model",
+    "trajectory_errors": "model",
+    "ConstantVelocity": "model",
+    "LSTMPredictor": "model",
+    "InteractionPredictor": "model",
+    "SceneBatch": "scenes",
+    "Tracks": "scenes",
+    "read_tracks": "scenes",
+    "read_track_folder": "scenes",
+    "build_samples": "scenes",
+    "ethucy_split_files": "scenes",
+    "simulate_scenes": "simulate",
+    "write_scene": "simulate",
+    "fit_predictor": "train",
+    "evaluate_predictor": "train",
+    "position_scale": "train",
+}
+
+__all__ = ["SPEC", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
