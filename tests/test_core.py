@@ -207,3 +207,21 @@ def test_tables_with_many_metrics_are_printed_one_metric_per_row():
     assert lines[2].split() == ["r2_factor0", "0", "5.00", "(6.00)"]
     few = format_table({"a": {"x": 1.0}}).splitlines()
     assert few[0].split() == ["model", "x"]
+
+
+def test_fit_epochs_refuses_a_checkpoint_from_other_settings(tmp_path):
+    model = torch.nn.Linear(1, 1)
+    path = tmp_path / "ckpt.pt"
+    fit_epochs(model, None, lambda epoch: {}, None, 2, checkpoint_path=path, fingerprint="lr=0.1")
+    with pytest.raises(ConfigError, match="other settings"):
+        fit_epochs(model, None, lambda epoch: {}, None, 3, checkpoint_path=path, fingerprint="lr=0.2")
+    assert fit_epochs(model, None, lambda epoch: {}, None, 3, checkpoint_path=path, fingerprint="lr=0.1").resumed_from == 2
+
+
+def test_checkpoint_dir_depends_on_settings(tmp_path):
+    from iclr22.core.experiment import RunContext
+
+    base = RunContext("m", "d", None, tmp_path, seed=1)
+    assert base.checkpoint_dir == RunContext("m", "d", None, tmp_path, seed=1).checkpoint_dir
+    assert base.checkpoint_dir != RunContext("m", "d", None, tmp_path, seed=1, overrides={"lr": 0.2}).checkpoint_dir
+    assert base.checkpoint_dir != RunContext("m", "d", None, tmp_path, seed=1, quick=True).checkpoint_dir

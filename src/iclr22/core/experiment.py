@@ -70,9 +70,19 @@ class RunContext:
         return self.run_index == 0
 
     @property
+    def settings_fingerprint(self) -> str:
+        """A short hash of what changes a run's numbers: dataset, seed, ``--quick`` and ``--set`` options."""
+        import hashlib
+        import json
+
+        settings = {"dataset": self.dataset, "seed": self.seed, "quick": self.quick, "overrides": self.overrides}
+        return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+    @property
     def checkpoint_dir(self) -> Path:
-        """A folder for this run's checkpoints; a rerun with the same ``--out`` and seed resumes from it."""
-        return self.out_dir / "checkpoints" / f"seed{self.seed}"
+        """A folder for this run's checkpoints. A rerun with the same ``--out`` and the same settings resumes
+        from it; a run with other settings gets its own folder, so it never resumes a stranger's state."""
+        return self.out_dir / "checkpoints" / f"seed{self.seed}-{self.settings_fingerprint}"
 
     def config(
         self,

@@ -154,6 +154,7 @@ def fit_epochs(
     checkpoint_every: int = 0,
     desc: str = "train",
     restore_best: bool = True,
+    fingerprint: str | None = None,
 ) -> FitResult:
     """Run ``train_epoch(epoch)`` for up to ``max_epochs``, evaluating, stopping early and checkpointing.
 
@@ -175,6 +176,9 @@ def fit_epochs(
         checkpoint_every: Save every this many epochs (0: only at the end).
         desc: Label of the progress bar.
         restore_best: Load the best state into ``model`` before returning.
+        fingerprint: A string that identifies the run's settings (e.g. a hash of its config). It is saved
+            in the checkpoint, and resuming from a checkpoint saved with another fingerprint raises
+            :class:`ConfigError` instead of silently continuing someone else's training.
     """
     from iclr22.core.seed import rng_state, set_rng_state
 
@@ -183,6 +187,11 @@ def fit_epochs(
     start_epoch, resumed_from = 0, None
     if checkpoint_path is not None and Path(checkpoint_path).is_file():
         state = load_checkpoint(checkpoint_path)
+        if state.get("fingerprint") != fingerprint:
+            raise ConfigError(
+                f"{checkpoint_path}: this checkpoint was saved by a run with other settings "
+                f"({state.get('fingerprint')!r} != {fingerprint!r}); delete it or write to another folder"
+            )
         model.load_state_dict(state["model"])
         if optimizer is not None and state.get("optimizer") is not None:
             optimizer.load_state_dict(state["optimizer"])
@@ -203,6 +212,7 @@ def fit_epochs(
                 "history": history,
                 "rng": rng_state(),
                 "epoch": epoch,
+                "fingerprint": fingerprint,
             },
         )
 
