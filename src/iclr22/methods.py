@@ -31,6 +31,7 @@ PLANNED: dict[str, str] = {
 BUILTIN_SPECS: tuple[str, ...] = (
     "iclr22.coldbrew:SPEC",
     "iclr22.idgbench:SPEC",
+    "iclr22.diva:SPEC",
     "iclr22.trajshap:SPEC",
     "iclr22.grda:SPEC",
 )

@@ -1,0 +1,73 @@
+"""DIVA: the dataset derivative of a learning task (Dukler et al., ICLR 2022).
+
+Reweight a training set and find its mislabelled or harmful samples without retraining: the derivative of
+the validation (or closed-form leave-one-out) loss with respect to every sample's weight, taken through
+the closed-form solution of a linearised model (weighted ridge on fixed features).
+
+    >>> from iclr22.diva import DIVA, find_label_issues
+    >>> issues = find_label_issues(embeddings, labels)            # ranked indices, most suspicious first
+    >>> model = DIVA(steps=3).fit(embeddings, labels)             # DIVA Reweight, then refit
+    >>> model.weights_, model.derivative_, model.predict(test_embeddings)
+
+This module holds only the method's spec and lazy re-exports, so reading it imports no torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+
+SPEC = MethodSpec(
+    name="diva",
+    paper="Dukler et al., DIVA: Dataset Derivative of a Learning Task (ICLR 2022)",
+    entry="iclr22.diva.experiment:run",
+    datasets=(
+        DatasetSpec("digits", "UCI 8x8 digits as shipped with scikit-learn (1,797 images); label noise injected"),
+        DatasetSpec("mnist", "MNIST test set, IDX files (10,000 images): DIVA train/test halves", "images/mnist-t10k"),
+        DatasetSpec("cifar10", "CIFAR-10 JPEG archives (1,000/class train subset, 10,000 test)", "images/cifar10-jpeg"),
+        DatasetSpec("features", "your own embeddings: --data-dir DIR with DIR/features.npz (X_train, y_train, X_test, y_test)"),
+    ),
+    headline=("diva", "auroc_mislabeled"),
+    higher_is_better=True,
+    reproductions=(
+        Reproduction("digits", runs=5),
+        Reproduction("mnist", runs=5),
+        Reproduction("mnist", runs=5, overrides={"features": "cnn", "train_size": 3500, "test_size": 3500}, label="mnist-cnn"),
+        Reproduction("cifar10", runs=3, overrides={"noise": 0.2}, label="cifar10-noise20"),
+    ),
+)
+
+_EXPORTS = {
+    "DIVA": "iclr22.diva.train",
+    "dataset_derivative": "iclr22.diva.train",
+    "reweight": "iclr22.diva.train",
+    "find_label_issues": "iclr22.diva.train",
+    "extend": "iclr22.diva.train",
+    "select_reg": "iclr22.diva.train",
+    "loo_loss": "iclr22.diva.train",
+    "validation_loss": "iclr22.diva.train",
+    "ReweightResult": "iclr22.diva.train",
+    "ExtendResult": "iclr22.diva.train",
+    "WeightedRidgeSystem": "iclr22.diva.model",
+    "loo_predictions": "iclr22.diva.model",
+    "paper_loo_predictions": "iclr22.diva.model",
+    "brute_force_loo_predictions": "iclr22.diva.model",
+    "LinearizedNetwork": "iclr22.diva.model",
+    "ntk_features": "iclr22.diva.model",
+    "RandomFourierFeatures": "iclr22.diva.model",
+}
+
+__all__ = ["SPEC", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'iclr22.diva' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,168 @@
+"""The Python API: behaviour on easy synthetic problems, the linearised network, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from iclr22.core.errors import ConfigError, DataError
+from iclr22.diva import (
+    DIVA,
+    LinearizedNetwork,
+    RandomFourierFeatures,
+    dataset_derivative,
+    extend,
+    find_label_issues,
+    ntk_features,
+    reweight,
+    select_reg,
+)
+from iclr22.diva.experiment import inject_label_noise
+
+
+def blobs(n: int = 300, d: int = 10, classes: int = 4, noise: float = 0.1, seed: int = 0, spread: float = 1.0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=3.0, size=(classes, d))
+    y = rng.integers(0, classes, n)
+    x = centers[y] + spread * rng.normal(size=(n, d))
+    noisy, mask = inject_label_noise(y, noise, rng, classes)
+    return x, y, noisy, mask, centers
+
+
+def test_derivative_ranks_flipped_labels_first_and_beats_chance_by_far():
+    x, _, noisy, mask, _ = blobs()
+    scores = dataset_derivative(x, noisy)
+    assert roc_auc_score(mask, scores) > 0.97
+    issues = find_label_issues(x, noisy)
+    assert issues.ndim == 1 and len(issues) >= mask.sum() * 0.8
+    # ranked: the derivative decreases along the returned indices, all >= epsilon = 0
+    assert np.all(np.diff(scores[issues]) <= 0) and np.all(scores[issues] >= 0)
+    recall = np.isin(np.flatnonzero(mask), issues).mean()
+    assert recall > 0.9
+
+
+def test_reweight_lowers_the_loo_loss_and_downweights_mislabelled_samples():
+    x, _, noisy, mask, _ = blobs(seed=1)
+    result = reweight(x, noisy, steps=3, lr=1.0)
+    assert result.loss_history[-1] < result.loss_history[0]
+    assert np.all(result.weights >= 0)
+    assert result.weights[mask].mean() < 0.85 * result.weights[~mask].mean()
+
+
+def test_reweight_beats_uniform_weights_on_heavy_noise():
+    x, y, noisy, _, centers = blobs(n=400, noise=0.3, seed=2, spread=2.5)
+    rng = np.random.default_rng(20)
+    yt = rng.integers(0, 4, 2000)
+    xt = centers[yt] + 2.5 * rng.normal(size=(2000, 10))
+    uniform = DIVA(reg=10.0, steps=0).fit(x, noisy)
+    weighted = DIVA(reg=10.0, steps=3, lr=1.0).fit(x, noisy)
+    assert weighted.score(xt, yt) > uniform.score(xt, yt)
+
+
+def test_validation_objective_uses_prop2_and_agrees_with_function():
+    x, _, noisy, mask, _ = blobs(seed=3)
+    xv, yv, _, _, _ = blobs(n=100, seed=3, noise=0.0)
+    model = DIVA(reg=1.0, steps=1, lr=0.5).fit(x, noisy, X_val=xv, y_val=yv)
+    assert model.objective_ == "val"
+    assert np.allclose(model.derivative_, dataset_derivative(x, noisy, xv, yv, reg=1.0))
+    assert roc_auc_score(mask, model.derivative_) > 0.9
+
+
+def test_estimator_learned_state_and_string_labels():
+    x, y, _, _, _ = blobs(noise=0.0, seed=4)
+    names = np.array(["ant", "bee", "cat", "dog"])[y]
+    model = DIVA(steps=1).fit(x, names)
+    assert list(model.classes_) == ["ant", "bee", "cat", "dog"]
+    assert model.coef_.shape == (11, 4) and model.weights_.shape == (300,) and model.reg_ > 0
+    assert set(model.predict(x[:5])) <= set(model.classes_)
+    assert model.score(x, names) > 0.95
+    assert model.reg_ in model.reg_scores_ and model.reg_scores_[model.reg_] == min(model.reg_scores_.values())
+    assert select_reg(x, names) == pytest.approx(model.reg_)
+
+
+def test_extend_adds_correctly_labelled_pool_samples_before_wrong_ones():
+    x, y, _, _, _ = blobs(n=360, noise=0.0, seed=5, spread=2.0)
+    points = torch.as_tensor(x)
+    feature_map = RandomFourierFeatures(10, 300, float(torch.pdist(points).median()), torch.Generator().manual_seed(0))
+    z = feature_map(points).numpy()
+    pool_y, wrong = inject_label_noise(y[60:], 0.5, np.random.default_rng(0), 4)
+    result = extend(z[:60], y[:60], z[60:], pool_y, k=20, max_rounds=3, reg=1.0)
+    assert 0 < len(result.selected) <= 60
+    assert wrong[result.selected].mean() < 0.1  # half the pool is wrong, the picks almost never are
+    assert set(np.flatnonzero(result.weights)) == set(result.selected)
+
+
+def test_ntk_features_of_the_last_layer_are_the_penultimate_features():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3))
+    x = torch.randn(9, 5)
+    z = ntk_features(net, x, params=["2"])
+    hidden = net[1](net[0](x)).detach()
+    # d(sum_c f_c)/dW = 1_C (x) h, d/db = 1_C
+    expected = torch.cat([hidden.repeat(1, 3), torch.ones(9, 3)], dim=1)
+    assert torch.allclose(z, expected, atol=1e-6)
+
+
+def test_ntk_features_match_per_sample_autograd():
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 2)).double()
+    x = torch.randn(5, 4, dtype=torch.float64)
+    z = ntk_features(net, x, batch_size=2)
+    for i in range(5):
+        net.zero_grad()
+        net(x[i : i + 1]).sum().backward()
+        expected = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+        assert torch.allclose(z[i], expected, atol=1e-12)
+
+
+def test_linearized_network_fits_residual_targets_of_a_pretrained_head():
+    torch.manual_seed(2)
+    net = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.Tanh(), torch.nn.Linear(16, 4)).double()
+    x, y, noisy, mask, _ = blobs(n=200, seed=6)
+    xt = torch.as_tensor(x)
+    lin = LinearizedNetwork(net, params=["2"])
+    assert torch.allclose(lin(xt), net(xt))  # W = 0: f_lin = f_w0
+    z, f0 = lin.features(xt).numpy(), lin.initial_outputs(xt).numpy()
+    model = DIVA(steps=0, fit_intercept=False).fit(z, noisy, init_outputs=f0)
+    assert roc_auc_score(mask, model.derivative_) > 0.9
+    lin.set_linear_weights(torch.as_tensor(model.coef_))
+    assert np.allclose(lin(xt).detach().numpy(), model.decision_function(z, init_outputs=f0))
+
+
+# -------------------------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"labels": np.zeros(9)}, "9 labels but features has 10 rows"),
+        ({"labels": np.zeros(10)}, "single class"),
+        ({"features": np.where(np.eye(10, 3) > 0, np.nan, 1.0)}, "NaN"),
+        ({"weights": np.r_[np.ones(9), -0.5]}, "non-negative"),
+        ({"weights": np.zeros(10)}, "all zero"),
+        ({"features": np.ones(10)}, "2-D"),
+        ({"val_features": np.ones((4, 3))}, "given together"),
+        ({"val_features": np.ones((4, 2)), "val_labels": np.zeros(4)}, "columns"),
+        ({"val_features": np.ones((4, 3)), "val_labels": np.full(4, 7)}, "label 7"),
+    ],
+)
+def test_bad_input_raises_data_error_naming_the_problem(kwargs, match):
+    rng = np.random.default_rng(0)
+    args = {"features": rng.normal(size=(10, 3)), "labels": np.arange(10) % 2}
+    args.update(kwargs)
+    with pytest.raises(DataError, match=match):
+        dataset_derivative(**args, reg=1.0)
+
+
+def test_bad_options_raise_config_error():
+    x, y = np.random.default_rng(0).normal(size=(10, 3)), np.arange(10) % 2
+    with pytest.raises(ConfigError, match="reg"):
+        DIVA(reg=-1.0).fit(x, y)
+    with pytest.raises(ConfigError, match="loss"):
+        DIVA(loss="hinge").fit(x, y)
+    with pytest.raises(ConfigError, match="steps"):
+        DIVA(steps=-1).fit(x, y)
+    with pytest.raises(ConfigError, match="not fitted"):
+        DIVA().predict(x)
+    with pytest.raises(DataError, match="4 features, the model was fitted on 3"):
+        DIVA(reg=1.0).fit(x, y).predict(np.ones((2, 4)))
