@@ -26,7 +26,8 @@ def _git_commit(cwd: Path | None = None) -> str | None:
         return None
     if out.returncode != 0:
         return None
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=cwd, timeout=10)
+    # uncommitted or untracked code under src/ makes the commit alone insufficient to reproduce the numbers
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True, cwd=cwd, timeout=10)
     return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
@@ -80,7 +81,8 @@ def render_results_md(results_dir: Path, methods: Mapping[str, MethodSpec], plan
         "",
         "Every number here was produced by `iclr22 reproduce` (or the `iclr22 run` command shown under it) on",
         "the real data in `../shared/data`, on a 2-core CPU. Cells read `ours ± std (paper)`. This page is",
-        "generated from `docs/results/<method>/*.json`; do not edit it by hand.",
+        "generated from `docs/results/<method>/*.json`; do not edit it by hand. The commit is the HEAD the run",
+        "started from; `+dirty` marks a run made with uncommitted code, which landed in the method's first commit.",
         "",
     ]
     papers = dict(planned)
