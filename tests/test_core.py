@@ -225,3 +225,14 @@ def test_checkpoint_dir_depends_on_settings(tmp_path):
     assert base.checkpoint_dir == RunContext("m", "d", None, tmp_path, seed=1).checkpoint_dir
     assert base.checkpoint_dir != RunContext("m", "d", None, tmp_path, seed=1, overrides={"lr": 0.2}).checkpoint_dir
     assert base.checkpoint_dir != RunContext("m", "d", None, tmp_path, seed=1, quick=True).checkpoint_dir
+
+
+def test_every_public_name_of_every_method_resolves():
+    import importlib
+
+    for name in available_methods():
+        package = importlib.import_module(f"iclr22.{name}")
+        for public in dir(package):
+            assert getattr(package, public) is not None, f"iclr22.{name}.{public}"
+        with pytest.raises(AttributeError, match="no attribute"):
+            package.no_such_name  # noqa: B018

@@ -11,9 +11,7 @@ Public API (imported lazily, so reading :data:`SPEC` imports no torch)::
 
 from __future__ import annotations
 
-from typing import Any
-
-from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exports
 
 SPEC = MethodSpec(
     name="coldbrew",
@@ -60,14 +58,4 @@ _LAZY = {
 
 __all__ = ["SPEC", *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'iclr22.coldbrew' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

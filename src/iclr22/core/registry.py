@@ -17,7 +17,7 @@ from typing import Any
 
 from iclr22.core.errors import ConfigError, MissingExtraError
 
-__all__ = ["DatasetSpec", "Reproduction", "MethodSpec", "available_methods", "get_method", "load_entry"]
+__all__ = ["DatasetSpec", "Reproduction", "MethodSpec", "available_methods", "get_method", "load_entry", "lazy_exports"]
 
 # The toolkit's own top-level package; an import error inside it is a bug, not a missing extra.
 _OWN_PACKAGE = "iclr22"
@@ -143,3 +143,28 @@ def get_method(name: str) -> MethodSpec:
         known = ", ".join(methods) or "(none registered)"
         raise ConfigError(f"unknown method '{name}'; registered methods: {known}")
     return methods[name]
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """PEP 562 ``__getattr__`` and ``__dir__`` for a method package whose ``__init__`` must stay light.
+
+    Args:
+        package: The package's ``__name__``.
+        exports: Public name -> module defining it, as a submodule name (``"train"``) or a full path.
+
+    Example (the end of a method's ``__init__.py``)::
+
+        __getattr__, __dir__ = lazy_exports(__name__, {"ColdBrew": "train", "GCNSE": "model"})
+    """
+
+    def __getattr__(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        full = module if module.startswith(_OWN_PACKAGE + ".") else f"{package}.{module}"
+        return getattr(importlib.import_module(full), name)
+
+    def __dir__() -> list[str]:
+        return sorted({"SPEC", *exports})
+
+    return __getattr__, __dir__

@@ -14,9 +14,7 @@ This module holds only the method's spec and lazy re-exports, so reading it impo
 
 from __future__ import annotations
 
-from typing import Any
-
-from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exports
 
 SPEC = MethodSpec(
     name="diva",
@@ -60,14 +58,4 @@ _EXPORTS = {
 
 __all__ = ["SPEC", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'iclr22.diva' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

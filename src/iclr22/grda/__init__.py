@@ -10,10 +10,7 @@ This module holds only the registry entry and lazy re-exports: importing it load
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exports
 
 SPEC = MethodSpec(
     name="grda",
@@ -59,12 +56,4 @@ _EXPORTS = {
 
 __all__ = ["SPEC", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,10 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exports
 
 SPEC = MethodSpec(
     name="idgbench",
@@ -90,12 +87,4 @@ _EXPORTS = {
 
 __all__ = ["SPEC", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"iclr22.idgbench.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'iclr22.idgbench' has no attribute '{name}'")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

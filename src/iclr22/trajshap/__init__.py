@@ -13,10 +13,7 @@ This module holds only the spec and lazy re-exports; nothing heavy is imported u
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exports
 
 SPEC = MethodSpec(
     name="trajshap",
@@ -64,8 +61,4 @@ _EXPORTS = {
 
 __all__ = ["SPEC", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
