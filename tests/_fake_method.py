@@ -16,6 +16,7 @@ SPEC = MethodSpec(
     datasets=(DatasetSpec("toy", "generated in-process"), DatasetSpec("folder", "a folder with values.txt", "fakedata")),
     headline=("ours", "acc"),
     reproductions=(Reproduction("toy", runs=2),),
+    demo_overrides={"lr": 0.3},
 )
 
 DEFAULTS = {"epochs": 10, "lr": 0.1, "mode": "a"}

@@ -142,6 +142,8 @@ def test_demo_prints_summary_table(fake_registry, tmp_path, monkeypatch, capsys)
     out = capsys.readouterr().out
     summary = out[out.rindex("headline metric") - 10 :]
     assert "fake" in summary and "acc" in summary and "baseline" in summary
+    assert "== iclr22 run fake --quick --set lr=0.3" in out
+    assert read_metrics(tmp_path / "runs" / "demo" / "fake" / "metrics.json")["config"]["lr"] == 0.3
 
 
 def test_console_script_runs_as_module():

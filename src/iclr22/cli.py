@@ -149,9 +149,10 @@ def _cmd_demo() -> int:
     out_root = Path("runs/demo")
     for spec in methods.values():
         started = time.perf_counter()
-        print(f"== iclr22 run {spec.name} --quick", flush=True)
+        command = f"iclr22 run {spec.name} --quick" + "".join(f" --set {k}={v}" for k, v in spec.demo_overrides.items())
+        print(f"== {command}", flush=True)
         try:
-            metrics = run_experiment(spec, out_dir=out_root / spec.name, quick=True, command=f"iclr22 run {spec.name} --quick")
+            metrics = run_experiment(spec, out_dir=out_root / spec.name, quick=True, overrides=dict(spec.demo_overrides), command=command)
         except Iclr22Error as exc:  # one method's missing extra must not stop the others
             rows.append([spec.name, "-", "failed", str(exc)[:60], "", f"{time.perf_counter() - started:.0f}s"])
             continue

@@ -68,6 +68,8 @@ class MethodSpec:
         reproductions: What ``iclr22 reproduce`` runs.
         accepts_any_dataset_in: A dataset family whose members are open-ended (Planetoid names,
             ``dgN`` files): any ``--dataset`` is then passed through to the method, which validates it.
+        demo_overrides: ``--set`` options that ``iclr22 demo`` adds to ``--quick`` where the smoke-test
+            size is too small for the table to show the method's effect (tests keep plain ``--quick``).
     """
 
     name: str
@@ -79,6 +81,7 @@ class MethodSpec:
     higher_is_better: bool = True
     reproductions: tuple[Reproduction, ...] = ()
     accepts_any_dataset_in: str | None = None
+    demo_overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def default_dataset(self) -> DatasetSpec:
