@@ -173,3 +173,12 @@ def test_tpt48_bad_copies(shared_data, tmp_path):
         load_tpt48(tmp_path / "empty")
     with pytest.raises(DataError, match=r"absent: dataset folder not found \(expected a folder holding tpt48\.npz\)"):
         load_tpt48(tmp_path / "absent")
+
+
+@pytest.mark.shared_data
+def test_dg15_keeps_the_domain_angles(shared_data):
+    from iclr22.data.domains import load_dg
+
+    data = load_dg(shared_data / "grda" / "dg15", "dg15")
+    assert data.domain_angle is not None and data.domain_angle.shape == (15,)
+    assert np.all(np.isfinite(data.domain_angle))

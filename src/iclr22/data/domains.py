@@ -58,6 +58,7 @@ class DomainDataset:
         source_domains: int64 ids of the labelled source domains, or ``None`` when the data do not say.
         name: Dataset name.
         domain_names: One name per domain (default ``"0".."D-1"``).
+        domain_angle: float64 ``[D]`` the generating angle of each domain (DG-N files' ``angle``), or ``None``.
     """
 
     x: np.ndarray
@@ -68,6 +69,7 @@ class DomainDataset:
     source_domains: np.ndarray | None = None
     name: str = "dg"
     domain_names: list[str] = field(default_factory=list)
+    domain_angle: np.ndarray | None = None
 
     @property
     def num_domains(self) -> int:
@@ -144,7 +146,7 @@ def load_dg(path_or_dir: str | Path, name: str = "dg15", *, source_domains: Sequ
     path = _checks.as_path(path_or_dir)
     if path.is_dir() or path.suffix != ".npz":
         path = _checks.require_files(path, [f"{name}.npz"])[f"{name}.npz"]
-    arrays = _checks.load_npz_arrays(path, ["data", "label", "domain", "A"], ["g_encode", "src_domain"])
+    arrays = _checks.load_npz_arrays(path, ["data", "label", "domain", "A"], ["g_encode", "src_domain", "angle"])
     sources = arrays.get("src_domain") if source_domains is None else np.asarray(source_domains)
     return _domain_dataset(arrays, path, name, arrays.get("g_encode"), sources)
 
@@ -246,6 +248,12 @@ def _domain_dataset(
         _checks.check_ids_in_range(sources, num_domains, path, "source domains")
         if np.unique(sources).size != sources.size:
             raise DataError(f"{path}: source domains repeat an id")
+    angle = arrays.get("angle")
+    if angle is not None:
+        angle = np.asarray(angle, dtype=np.float64).reshape(-1)
+        if angle.shape != (num_domains,):
+            raise DataError(f"{path}: angle has shape {angle.shape}, expected ({num_domains},), one per domain")
+        _checks.check_finite(angle, path, "angle")
     return DomainDataset(
         x=x,
         y=y,
@@ -255,6 +263,7 @@ def _domain_dataset(
         source_domains=sources,
         name=name,
         domain_names=[str(d) for d in range(num_domains)],
+        domain_angle=angle,
     )
 
 

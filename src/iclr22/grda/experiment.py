@@ -210,7 +210,7 @@ def _run_dg(ctx: RunContext, cfg: dict[str, Any]) -> ExperimentResult:
     paper = {m: row for m, row in paper.items() if m in results}
     figures: list[Path] = []
     if ctx.make_figures:
-        positions = _dg_positions(data, ctx)
+        positions = _dg_positions(data)
         figures.append(_plot_graph_scores(
             ctx.out_dir / f"grda_{ctx.dataset}_domain_accuracy.png", positions, data.adjacency, data.source_domains,
             per_domain, f"{ctx.dataset}: target accuracy (%) per domain, seed {ctx.seed}", "accuracy (%)", higher_is_better=True,
@@ -231,16 +231,10 @@ def _run_dg(ctx: RunContext, cfg: dict[str, Any]) -> ExperimentResult:
     )
 
 
-def _dg_positions(data: DomainDataset, ctx: RunContext) -> np.ndarray:
+def _dg_positions(data: DomainDataset) -> np.ndarray:
     """Plot positions of the domain nodes: the DG files' domain angles on a half circle when present (the
     spiral's are in its domain names), else 2-D domain embeddings, else a spectral layout of the graph."""
-    angles = None
-    if data.name == "spiral":
-        angles = np.array([float(n.split("=")[1]) for n in data.domain_names])
-    elif ctx.data_dir is not None and (ctx.data_dir / f"{ctx.dataset}.npz").is_file():
-        with np.load(ctx.data_dir / f"{ctx.dataset}.npz", allow_pickle=False) as archive:
-            if "angle" in archive.files and archive["angle"].shape == (data.num_domains,):
-                angles = archive["angle"].astype(np.float64)
+    angles = data.domain_angle
     if angles is not None:
         # Spread the domains along a spiral so that close angles do not overlap.
         order = np.argsort(np.argsort(angles))

@@ -79,4 +79,5 @@ def make_spiral_domains(
         source_domains=np.arange(num_sources, dtype=np.int64),
         name="spiral",
         domain_names=[f"θ={a:.2f}" for a in angles],
+        domain_angle=np.asarray(angles, dtype=np.float64),
     )
