@@ -15,7 +15,7 @@ SPEC = MethodSpec(
     entry="_fake_method:run",
     datasets=(DatasetSpec("toy", "generated in-process"), DatasetSpec("folder", "a folder with values.txt", "fakedata")),
     headline=("ours", "acc"),
-    reproductions=(Reproduction("toy", runs=2),),
+    reproductions=(Reproduction("toy", runs=2), Reproduction("toy", runs=1, overrides={"mode": "b"}, label="toy-b")),
     demo_overrides={"lr": 0.3},
 )
 

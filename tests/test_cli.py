@@ -136,6 +136,29 @@ def test_reproduce_records_and_renders_results(fake_registry, tmp_path, capsys):
     assert "## coldbrew" in text  # every planned method has a section
 
 
+def test_reproduce_label_picks_one_of_several_records_on_a_dataset(fake_registry, tmp_path, capsys):
+    data_root = tmp_path / "root"
+    data_root.mkdir()
+    docs = tmp_path / "docs"
+    common = ["--data-root", str(data_root), "--out", str(tmp_path / "r"), "--docs", str(docs)]
+    assert main(["reproduce", "fake", "--label", "toy-b", *common]) == 0
+    assert sorted(p.name for p in (docs / "results" / "fake").iterdir()) == ["toy-b.json"]
+    record = json.loads((docs / "results" / "fake" / "toy-b.json").read_text())
+    assert record["command"] == "iclr22 run fake --dataset toy --runs 1 --set mode=b"
+    capsys.readouterr()
+    # --dataset keeps its meaning: every record on that dataset
+    assert main(["reproduce", "fake", "--dataset", "toy", *common]) == 0
+    assert sorted(p.name for p in (docs / "results" / "fake").iterdir()) == ["toy-b.json", "toy.json"]
+
+
+def test_reproduce_with_no_matching_label_is_a_one_line_error(fake_registry, tmp_path, capsys):
+    data_root = tmp_path / "root"
+    data_root.mkdir()
+    assert main(["reproduce", "fake", "--label", "nosuch", "--data-root", str(data_root), "--docs", str(tmp_path / "d")]) == 2
+    line = _one_line_error(capsys)
+    assert "nosuch" in line and "fake:toy-b" in line
+
+
 def test_demo_prints_summary_table(fake_registry, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default="runs/reproduce", help="where the runs write")
     reproduce.add_argument("--docs", default="docs", help="docs folder whose results.md is regenerated")
     reproduce.add_argument("--dataset", action="append", default=[], help="only the reproductions on these datasets")
+    reproduce.add_argument(
+        "--label", action="append", default=[], help="only the reproductions with these record names (label, else dataset)"
+    )
     reproduce.add_argument("--device", default="cpu")
 
     sub.add_parser("demo", help="every method with --quick on its embedded data, and one summary table")
@@ -101,7 +104,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from iclr22.core.device import get_device
-    from iclr22.core.errors import DataError
+    from iclr22.core.errors import ConfigError, DataError
     from iclr22.core.experiment import run_experiment
     from iclr22.core.paths import default_data_root
     from iclr22.core.registry import available_methods, get_method
@@ -115,8 +118,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     docs = Path(args.docs)
     results_dir = docs / "results"
     device = str(get_device(args.device))
+    selected = {spec.name: reproductions_for(spec, args.dataset, args.label) for spec in specs}
+    if (args.dataset or args.label) and not any(selected.values()):
+        known = sorted({f"{s.name}:{record_name(r)}" for s in specs for r in s.reproductions})
+        raise ConfigError(
+            f"no reproduction matches --dataset {args.dataset or '*'} --label {args.label or '*'}; known: {', '.join(known)}"
+        )
     for spec in specs:
-        for reproduction in reproductions_for(spec, args.dataset):
+        for reproduction in selected[spec.name]:
             print(f"== {reproduction_command(spec, reproduction)}", flush=True)
             metrics = run_experiment(
                 spec,

@@ -114,6 +114,16 @@ def render_results_md(results_dir: Path, methods: Mapping[str, MethodSpec], plan
     return "\n".join(lines)
 
 
-def reproductions_for(spec: MethodSpec, only: Sequence[str] | None = None) -> list[Reproduction]:
-    """The reproductions of a method, optionally only those on the named datasets."""
-    return [r for r in spec.reproductions if not only or r.dataset in only]
+def reproductions_for(
+    spec: MethodSpec, only: Sequence[str] | None = None, labels: Sequence[str] | None = None
+) -> list[Reproduction]:
+    """The reproductions of a method, optionally only those on the named datasets and/or with the named labels.
+
+    A label is a reproduction's record name (its ``label``, else its dataset), so ``labels=["mnist-cnn"]`` picks
+    one of several reproductions on the same dataset.
+    """
+    return [
+        r
+        for r in spec.reproductions
+        if (not only or r.dataset in only) and (not labels or record_name(r) in labels)
+    ]
