@@ -9,6 +9,7 @@ from iclr22.core.errors import ConfigError, DataError
 from iclr22.data.trajectories import (
     ETHUCY_STEMS,
     TrajectoryTable,
+    frame_grid,
     load_ethucy,
     load_trajectory_folder,
     read_trajectory_file,
@@ -122,8 +123,8 @@ def test_read_trajectory_file_with_types(tmp_path):
         ("0\t1\t0.1\n", r"line 1: 3 columns, expected 4 \(frame agent_id x y\) or 5"),
         ("0\t1\tabc\t0.2\n", r"line 1: column x is not a number: 'abc'"),
         ("0\t1\t0.1\t0.2\n10\t1\tnan\t0.2\n", r"line 2: column x is nan \(NaN/inf values are not allowed\)"),
-        ("0\t1.5\t0.1\t0.2\n", r"agent_id must be whole numbers, found 1\.5"),
-        ("0\t1\t0.1\t0.2\n0\t1\t0.3\t0.2\n", r"agent 1 appears twice in frame 0"),
+        ("0\t1.5\t0.1\t0.2\n", r"line 1: agent_id must be whole numbers, found 1\.5"),
+        ("0\t1\t0.1\t0.2\n0\t1\t0.3\t0.2\n", r"line 2: duplicate row, agent 1 appears twice in frame 0 \(first at line 1\)"),
         ("\n# nothing\n", r"no rows"),
     ],
 )
@@ -132,6 +133,53 @@ def test_read_trajectory_file_bad(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(DataError, match=r"bad\.txt: " + message):
         read_trajectory_file(path)
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("0 1 1.0 2.0\n10 1 1.5\n", 2, "columns"),
+        ("0 1 1.0 2.0\n10 1 1.5 abc\n", 2, "not a number"),
+        ("0 1 1.0 2.0\n0 2 3.0 4.0\n", 1, "single frame"),
+        ("# header\n0 1 1.0 2.0\n10 1 1.5 2.0\n\n10 1 1.6 2.1\n", 5, r"duplicate row.*\(first at line 3\)"),
+        ("0 1 1.0 2.0\n10 1 nan 2.0\n", 2, "NaN"),
+        ("0 1 1.0 2.0\n10.5 1 1.0 2.0\n", 2, "frame must be whole numbers"),
+    ],
+)
+def test_bad_files_name_file_and_line(tmp_path, text, line, message):
+    """The issue's bad inputs (3 columns, non-numeric coordinates, one frame, duplicate (frame, agent) rows)."""
+    path = tmp_path / "scene.txt"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message) as info:
+        read_trajectory_file(path)
+    assert f"{path}: line {line}:" in str(info.value)
+
+
+def test_frame_grid_infers_the_step_of_each_agents_track(tmp_path):
+    path = tmp_path / "scene.txt"
+    # 6 frames per step; agent 2 skips a step (a gap in its track), so the smallest gap of one agent is 6
+    path.write_text("100 1 0 0\n106 1 1 0\n112 1 2 0\n100 2 0 1\n112 2 2 1\n")
+    table = read_trajectory_file(path)
+    index, step = frame_grid(table)
+    assert step == 6 and index.tolist() == [0, 1, 2, 0, 2]
+    assert frame_grid(table, frame_step=2)[0].tolist() == [0, 3, 6, 0, 6]
+    # agent 1 sampled every 10 frames and agent 2 every 4: step 4, frame 10 is off the grid (file line 2)
+    path.write_text("0 1 1.0 2.0\n10 1 1.0 2.0\n0 2 1.0 2.0\n4 2 1.0 2.0\n")
+    with pytest.raises(DataError, match=r"scene\.txt: line 2: frame 10 is not on the 4-frame grid"):
+        frame_grid(read_trajectory_file(path))
+    with pytest.raises(ConfigError):
+        frame_grid(table, frame_step=0)
+
+
+def test_agents_of_type_picks_context_agents(tmp_path):
+    path = tmp_path / "game.txt"
+    path.write_text("0 1 0 0 PLAYER\n0 7 1 1 BALL\n10 1 1 0 PLAYER\n10 7 2 2 BALL\n")
+    table = read_trajectory_file(path)
+    assert table.agents_of_type(["BALL"]).tolist() == [7]
+    assert table.agents_of_type([]).tolist() == [] and table.agents_of_type(["CAR"]).tolist() == []
+    assert table.line.tolist() == [1, 2, 3, 4]
+    path.write_text("0 1 0 0\n10 1 1 0\n")  # no type column: no agent is a context agent
+    assert read_trajectory_file(path).agents_of_type(["BALL"]).tolist() == []
 
 
 def test_trajectory_folder(tmp_path):

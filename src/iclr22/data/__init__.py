@@ -41,6 +41,7 @@ _EXPORTS = {
         "load_ethucy",
         "load_trajectory_folder",
         "to_windows",
+        "frame_grid",
     ),
     "safe_pickle": ("load_pickle", "load_npz_object"),
 }

@@ -6,8 +6,9 @@ On-disk formats read here:
   one row per (frame, agent), whitespace- or tab-separated ``frame agent_id x y [type]``. ``frame`` and
   ``agent_id`` must be whole numbers (``1.0`` is accepted, as the ETH/UCY files write ids that way); ``x``
   and ``y`` are finite positions (metres in ETH/UCY); the optional fifth column is an agent type string
-  (e.g. ``pedestrian``). All rows of a file have the same number of columns, and an (agent, frame) pair
-  occurs at most once. ETH/UCY frames step by 10 (= 0.4 s, 2.5 Hz).
+  (e.g. ``pedestrian``, or ``BALL`` for an agent that is context only). All rows of a file have the same
+  number of columns, an (agent, frame) pair occurs at most once, and a file spans at least two frames.
+  Frames lie on a regular grid (:func:`frame_grid`); ETH/UCY frames step by 10 (= 0.4 s, 2.5 Hz).
 * **ETH/UCY folder** (``trajectories/ethucy/``): ``all_data/<stem>.txt``, ``train/<stem>_train.txt``,
   ``val/<stem>_val.txt`` for the stems ``biwi_eth, biwi_hotel, crowds_zara01, crowds_zara02, crowds_zara03,
   students001, students003, uni_examples``.
@@ -16,9 +17,8 @@ On-disk formats read here:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from math import gcd
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ __all__ = [
     "load_ethucy",
     "load_trajectory_folder",
     "to_windows",
+    "frame_grid",
     "ETHUCY_SCENES",
     "ETHUCY_STEMS",
 ]
@@ -69,6 +70,8 @@ class TrajectoryTable:
         y: float64 ``[n]`` position.
         agent_type: str ``[n]`` agent type, or ``None`` when the file has 4 columns.
         source: The file the rows came from.
+        line: int64 ``[n]`` the 1-based file line of each row (``None`` for tables built in memory), so
+            later checks can name the offending line.
     """
 
     frame: np.ndarray
@@ -77,6 +80,7 @@ class TrajectoryTable:
     y: np.ndarray
     agent_type: np.ndarray | None = None
     source: str = ""
+    line: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.frame.shape[0])
@@ -90,6 +94,22 @@ class TrajectoryTable:
     def num_frames(self) -> int:
         """Number of distinct frames."""
         return int(np.unique(self.frame).size)
+
+    def where(self, row: int) -> str:
+        """``"file: line N"`` (or ``"file: data row N"`` for an in-memory table) for error messages."""
+        if self.line is not None:
+            return f"{self.source}: line {int(self.line[row])}"
+        return f"{self.source}: data row {row + 1}"
+
+    def agents_of_type(self, types: Iterable[str]) -> np.ndarray:
+        """Sorted ids of the agents whose type (5th column) is one of ``types``; none for a 4-column file.
+
+        Used for context agents (a ball, a car) that may be neighbours but are never prediction targets.
+        """
+        wanted = [str(t) for t in types]
+        if self.agent_type is None or not wanted:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(self.agent_id[np.isin(self.agent_type, wanted)])
 
 
 @dataclass
@@ -142,9 +162,10 @@ def read_trajectory_file(path: str | Path) -> TrajectoryTable:
         :class:`TrajectoryTable` with the rows in file order.
 
     Raises:
-        DataError: On a missing file, a row without 4 or 5 columns (or a column count that differs from the
-            first row), a non-integral frame or agent id, a non-numeric / NaN / inf position, a repeated
-            (agent, frame) pair, or no rows at all.
+        DataError: Naming the file and line: on a missing file, a row without 4 or 5 columns (or a column
+            count that differs from the first row), a non-integral frame or agent id, a non-numeric / NaN /
+            inf value, a repeated (agent, frame) pair (both lines named), no rows at all, or a file whose
+            rows all share one frame (no trajectory can be cut from it).
     """
     path = _checks.require_file(path, "a trajectory file with rows 'frame agent_id x y [type]'")
     width = None
@@ -171,10 +192,13 @@ def read_trajectory_file(path: str | Path) -> TrajectoryTable:
         row, column = np.argwhere(~finite)[0]
         name = ("frame", "agent_id", "x", "y")[column]
         raise DataError(f"{path}: line {line_numbers[row]}: column {name} is {table[row, column]} (NaN/inf values are not allowed)")
-    frame, agent = _whole(table[:, 0], path, "frame"), _whole(table[:, 1], path, "agent_id")
-    _check_unique_pairs(frame, agent, path)
+    lines = np.asarray(line_numbers, dtype=np.int64)
+    frame, agent = _whole(table[:, 0], path, lines, "frame"), _whole(table[:, 1], path, lines, "agent_id")
+    _check_unique_pairs(frame, agent, path, lines)
+    if np.unique(frame).size < 2:
+        raise DataError(f"{path}: line {lines[0]}: every row is in the single frame {frame[0]}; a trajectory file needs at least two frames")
     agent_type = np.asarray(types, dtype=str) if width == 5 else None
-    return TrajectoryTable(frame, agent, table[:, 2].copy(), table[:, 3].copy(), agent_type, str(path))
+    return TrajectoryTable(frame, agent, table[:, 2].copy(), table[:, 3].copy(), agent_type, str(path), lines)
 
 
 def _row_numbers(cells: list[str], path: Path, line_no: int) -> tuple[float, ...]:
@@ -185,19 +209,24 @@ def _row_numbers(cells: list[str], path: Path, line_no: int) -> tuple[float, ...
         return tuple(_checks.parse_float(cells[j], path, line_no, names[j], allow_nonfinite=True) for j in range(4))
 
 
-def _whole(values: np.ndarray, path: Path, what: str) -> np.ndarray:
+def _whole(values: np.ndarray, path: Path, lines: np.ndarray, what: str) -> np.ndarray:
     bad = np.nonzero(values != np.round(values))[0]
     if bad.size:
-        raise DataError(f"{path}: {what} must be whole numbers, found {values[bad[0]]} (data row {bad[0] + 1})")
+        raise DataError(f"{path}: line {lines[bad[0]]}: {what} must be whole numbers, found {values[bad[0]]}")
     return values.astype(np.int64)
 
 
-def _check_unique_pairs(frame: np.ndarray, agent: np.ndarray, path: Path) -> None:
-    pairs = np.stack([agent, frame], axis=1)
-    unique, counts = np.unique(pairs, axis=0, return_counts=True)
-    if (counts > 1).any():
-        agent_id, frame_id = unique[np.argmax(counts > 1)]
-        raise DataError(f"{path}: agent {agent_id} appears twice in frame {frame_id}")
+def _check_unique_pairs(frame: np.ndarray, agent: np.ndarray, path: Path, lines: np.ndarray) -> None:
+    # sorted by (agent, frame, line): a repeat sits right after its first occurrence
+    order = np.lexsort((lines, frame, agent))
+    repeat = (np.diff(agent[order]) == 0) & (np.diff(frame[order]) == 0)
+    if repeat.any():
+        k = int(np.flatnonzero(repeat)[0])
+        first, second = order[k], order[k + 1]
+        raise DataError(
+            f"{path}: line {lines[second]}: duplicate row, agent {agent[first]} appears twice in frame {frame[first]} "
+            f"(first at line {lines[first]})"
+        )
 
 
 # ----------------------------------------------------------------------------------------------- ETH/UCY
@@ -273,8 +302,7 @@ def to_windows(
         table: One scene's rows.
         obs_len: Observed steps (8 = 3.2 s for ETH/UCY).
         pred_len: Predicted steps (12 = 4.8 s).
-        frame_step: Frame increment of one step; ``None`` = the greatest common divisor of the gaps between
-            distinct frames (10 for ETH/UCY).
+        frame_step: Frame increment of one step; ``None`` = inferred by :func:`frame_grid` (10 for ETH/UCY).
 
     Yields:
         :class:`TrajectoryWindow` objects, ordered by agent id then start frame.
@@ -287,11 +315,7 @@ def to_windows(
         raise ConfigError(f"obs_len, pred_len and frame_step must be positive, got {obs_len}, {pred_len}, {frame_step}")
     if len(table) == 0:
         return
-    step = frame_step or _infer_step(table.frame)
-    offset = table.frame - table.frame.min()
-    if np.any(offset % step):
-        raise DataError(f"{table.source}: frame {int(table.frame[np.argmax(offset % step != 0)])} is not on the {step}-frame grid")
-    time_index = offset // step
+    time_index, _ = frame_grid(table, frame_step)
     positions = np.stack([table.x, table.y], axis=1)
     by_time = np.argsort(time_index, kind="stable")
     sorted_times = time_index[by_time]
@@ -317,12 +341,43 @@ def to_windows(
             )
 
 
-def _infer_step(frames: np.ndarray) -> int:
-    gaps = np.diff(np.unique(frames))
-    step = 0
-    for gap in np.unique(gaps):
-        step = gcd(step, int(gap))
-    return step or 1
+def frame_grid(table: TrajectoryTable, frame_step: int | None = None) -> tuple[np.ndarray, int]:
+    """Time step index of every row: ``(frame - first frame) / frame_step``.
+
+    Args:
+        table: The rows.
+        frame_step: Frame increment of one time step; ``None`` = the smallest gap between two consecutive
+            rows of one agent (an agent's track is sampled at the recording's rate), or the smallest gap
+            between distinct frames when no agent has two rows. Any step works (ETH/UCY: 10).
+
+    Returns:
+        ``(time_index int64 [n], frame_step)``.
+
+    Raises:
+        ConfigError: If ``frame_step`` is not positive.
+        DataError: If a frame is off the grid (e.g. one agent sampled every 10 frames and another every 4),
+            naming the file and line of the first such row.
+    """
+    if frame_step is not None and frame_step < 1:
+        raise ConfigError(f"frame_step must be positive, got {frame_step}")
+    if len(table) == 0:
+        return np.zeros(0, dtype=np.int64), frame_step or 1
+    step = frame_step or _infer_step(table)
+    offset = table.frame - table.frame.min()
+    off_grid = np.flatnonzero(offset % step)
+    if off_grid.size:
+        row = int(off_grid[0])
+        raise DataError(f"{table.where(row) if table.line is not None else table.source}: frame {int(table.frame[row])} is not on the {step}-frame grid (first frame {int(table.frame.min())})")
+    return offset // step, int(step)
+
+
+def _infer_step(table: TrajectoryTable) -> int:
+    order = np.lexsort((table.frame, table.agent_id))
+    gaps = np.diff(table.frame[order])[np.diff(table.agent_id[order]) == 0]
+    gaps = gaps[gaps > 0]
+    if not gaps.size:
+        gaps = np.diff(np.unique(table.frame))
+    return int(gaps.min()) if gaps.size else 1
 
 
 def _neighbour_pasts(

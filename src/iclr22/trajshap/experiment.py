@@ -26,7 +26,8 @@ from iclr22.core.experiment import ExperimentResult, RunContext
 from iclr22.core.results import new_figure, save_figure
 from iclr22.trajshap.attribution import METRICS, REMOVALS, Attributions, TrajectoryShapley
 from iclr22.trajshap.model import ConstantVelocity, InteractionPredictor, LSTMPredictor
-from iclr22.trajshap.scenes import SceneBatch, build_samples, ethucy_split_files, read_track_folder, read_tracks
+from iclr22.data.trajectories import load_ethucy, load_trajectory_folder
+from iclr22.trajshap.scenes import SceneBatch, build_samples
 from iclr22.trajshap.shapley import ESTIMATORS
 from iclr22.trajshap.simulate import REGIMES, simulate_scenes
 from iclr22.trajshap.train import evaluate_predictor, fit_predictor, position_scale
@@ -44,10 +45,13 @@ DEFAULTS: dict[str, Any] = {
     "models": ["cv", "lstm", "interaction"],
     "modes": 20,
     "hidden": 64,
-    "epochs": 30,
+    # Trajectron++ trains a fixed number of epochs; we do too and keep the best validation state
+    # (patience 0 = no early stopping): the interaction model's validation error plateaus for several
+    # epochs before it learns to read its neighbours, and early stopping cut it off there.
+    "epochs": 40,
     "batch_size": 256,
     "lr": 2e-3,
-    "patience": 10,
+    "patience": 0,
     "wta_weight": 1.0,
     "augment": True,
     # attribution
@@ -105,17 +109,15 @@ def _load_splits(ctx: RunContext, cfg: dict[str, Any]) -> dict[str, tuple[SceneB
         return splits
     root = ctx.require_data_dir("ETH/UCY all_data/ train/ val/" if ctx.dataset == "ethucy" else "train/*.txt and test/*.txt")
     if ctx.dataset == "ethucy":
-        files = ethucy_split_files(root, cfg["test_scene"])
-        scenes = {part: [read_tracks(p) for p in paths] for part, paths in files.items()}
+        scenes = load_ethucy(root, cfg["test_scene"])
     elif ctx.dataset == "trajfiles":
-        types = [str(t) for t in cfg["context_types"]]
-        scenes = {part: read_track_folder(root / part, types) for part in ("train", "test")}
-        scenes["val"] = read_track_folder(root / "val", types) if (root / "val").is_dir() else []
+        scenes = load_trajectory_folder(root)
+        cut["context_types"] = [str(t) for t in cfg["context_types"]]
     else:
         raise ConfigError(f"trajshap does not know dataset {ctx.dataset!r}")
-    train = build_samples(scenes["train"], **cut)
-    test = build_samples(scenes["test"], **cut)
-    val = build_samples(scenes["val"], **cut, require_samples=False) if scenes["val"] else None
+    train = build_samples(scenes.train, **cut)
+    test = build_samples(scenes.test, **cut)
+    val = build_samples(scenes.val, **cut, require_samples=False) if scenes.val else None
     if val is None or len(val) == 0:  # hold out a tenth of the training samples
         order = np.random.default_rng(ctx.seed).permutation(len(train))
         held = max(1, len(train) // 10)

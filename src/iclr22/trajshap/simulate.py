@@ -6,7 +6,10 @@
   leader's velocity ``lag`` steps later, and everybody steps away from anyone closer than a comfort
   distance (collision avoidance). A follower's next steps are written in its leader's last observed
   steps, so a model that reads its neighbours predicts it better — and its attribution should show it.
-  Lone walkers are mixed in, so not every neighbour matters.
+  By default 6 of a scene's 10 agents are followers (3 groups of a leader and 2 followers): the regime
+  stands for data where interaction is the rule, as in the paper's basketball games. One lone walker is
+  mixed in, and the followers' side-by-side partners repeat what the follower's own past already says,
+  so not every neighbour matters.
 
 Units are metres and 0.4 s per frame (ETH/UCY's 2.5 Hz); frames are numbered in steps of 10 like the
 ETH/UCY files, and :func:`write_scene` writes the same ``frame agent_id x y`` text format.
@@ -19,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from iclr22.core.errors import ConfigError
-from iclr22.trajshap.scenes import Tracks
+from iclr22.data.trajectories import TrajectoryTable
 
 __all__ = ["simulate_scene", "simulate_scenes", "write_scene", "REGIMES"]
 
@@ -35,7 +38,11 @@ def _heading_walk(rng: np.random.Generator, steps: int, turn_std: float) -> np.n
     return rate
 
 
-def simulate_scene(rng: np.random.Generator, regime: str, num_frames: int = 40, groups: int = 2, followers: int = 2, loners: int = 3, lag: int = 5, name: str = "sim") -> Tracks:
+#: Frame numbers step by this, as in the ETH/UCY files (one step = 0.4 s).
+FRAME_STEP = 10
+
+
+def simulate_scene(rng: np.random.Generator, regime: str, num_frames: int = 40, groups: int = 3, followers: int = 2, loners: int = 1, lag: int = 5, name: str = "sim") -> TrajectoryTable:
     """Simulate one scene.
 
     Args:
@@ -47,7 +54,10 @@ def simulate_scene(rng: np.random.Generator, regime: str, num_frames: int = 40, 
         followers: Followers per leader.
         loners: Lone walkers.
         lag: Steps after which a follower copies its leader's velocity.
-        name: Name recorded in the tracks.
+        name: Name recorded as the table's ``source``.
+
+    Returns:
+        A :class:`~iclr22.data.trajectories.TrajectoryTable` with frames ``0, 10, 20, ...``.
     """
     if regime not in REGIMES:
         raise ConfigError(f"unknown simulator regime {regime!r}; choose one of {', '.join(REGIMES)}")
@@ -97,22 +107,23 @@ def simulate_scene(rng: np.random.Generator, regime: str, num_frames: int = 40, 
         if t + 1 < steps:
             pos[t + 1] = pos[t] + vel[t]
     pos = pos[burn_in:]
-    frames = np.repeat(np.arange(num_frames), count)
-    agents = np.tile(np.arange(count), num_frames)
-    return Tracks(name=name, frame=frames, agent=agents, xy=pos.reshape(-1, 2), frame_step=10.0)
+    frames = np.repeat(np.arange(num_frames, dtype=np.int64) * FRAME_STEP, count)
+    agents = np.tile(np.arange(count, dtype=np.int64), num_frames)
+    xy = pos.reshape(-1, 2)
+    return TrajectoryTable(frame=frames, agent_id=agents, x=xy[:, 0].copy(), y=xy[:, 1].copy(), source=name)
 
 
-def simulate_scenes(num_scenes: int, regime: str, seed: int = 0, **kwargs) -> list[Tracks]:
+def simulate_scenes(num_scenes: int, regime: str, seed: int = 0, **kwargs) -> list[TrajectoryTable]:
     """``num_scenes`` independent scenes of one regime, seeded."""
     rng = np.random.default_rng(seed)
     return [simulate_scene(rng, regime, name=f"sim-{regime}-{seed}-{i}", **kwargs) for i in range(num_scenes)]
 
 
-def write_scene(tracks: Tracks, path: str | Path) -> Path:
-    """Write tracks as a tab-separated ``frame agent_id x y`` file (ETH/UCY layout, frame step 10)."""
+def write_scene(table: TrajectoryTable, path: str | Path) -> Path:
+    """Write a table as a tab-separated ``frame agent_id x y`` file (the ETH/UCY layout)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    order = np.lexsort((tracks.agent, tracks.frame))
-    lines = [f"{int(tracks.frame[i] * tracks.frame_step)}\t{int(tracks.agent[i])}\t{tracks.xy[i, 0]:.3f}\t{tracks.xy[i, 1]:.3f}" for i in order]
+    order = np.lexsort((table.agent_id, table.frame))
+    lines = [f"{int(table.frame[i])}\t{int(table.agent_id[i])}\t{table.x[i]:.3f}\t{table.y[i]:.3f}" for i in order]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

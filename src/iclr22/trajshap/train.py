@@ -69,7 +69,7 @@ def fit_predictor(
     batch_size: int = 256,
     lr: float = 1e-3,
     weight_decay: float = 0.0,
-    patience: int = 8,
+    patience: int | None = None,
     augment: bool = True,
     wta_weight: float = 1.0,
     checkpoint_path: str | Path | None = None,
@@ -87,7 +87,8 @@ def fit_predictor(
         batch_size: Samples per step.
         lr: Adam learning rate (Trajectron++: 1e-3).
         weight_decay: Adam weight decay.
-        patience: Evaluations without improvement before stopping.
+        patience: Evaluations without improvement before stopping (0 or ``None``: train every epoch and keep
+            the best validation state).
         augment: Random rotations of every training sample.
         wta_weight: Weight of the winner-takes-all term of :func:`predictor_loss`.
         checkpoint_path: Save / resume here.
@@ -127,7 +128,7 @@ def fit_predictor(
         train_epoch,
         evaluate if val is not None and len(val) else None,
         epochs,
-        early_stopping=EarlyStopping(patience=patience, mode="max"),
+        early_stopping=EarlyStopping(patience=patience or None, mode="max"),
         checkpoint_path=checkpoint_path,
         checkpoint_every=1,
         desc=desc,
