@@ -10,7 +10,8 @@ import pytest
 
 from iclr22.cli import main
 from iclr22.core.results import read_metrics
-from iclr22.grda.experiment import tpt48_windows
+from iclr22.grda.experiment import tpt48_task_sources, tpt48_windows
+from iclr22.grda.train import graph_distance_to
 
 MODELS = {"source_only", "dann", "adda", "cdann", "mdd", "grda", "grda_official"}
 
@@ -56,6 +57,31 @@ def test_quick_run_on_tpt48(tmp_path: Path, shared_data: Path) -> None:
         assert row[key] is not None and row[key] > 0
     assert metrics["paper"]["grda"]["mse_target_ns"] == pytest.approx(1.165)
     assert sum(f.endswith("_mse_map.png") for f in metrics["figures"]) == 2
+
+
+@pytest.mark.parametrize(("task", "counts"), [("E->W", [8, 7, 9]), ("N->S", [10, 6, 8])])
+def test_tpt48_source_lists_give_the_papers_level_counts(shared_data: Path, task: str, counts: list[int]) -> None:
+    from iclr22.data.domains import load_tpt48
+
+    data = load_tpt48(shared_data / "grda" / "tpt48")
+    sources = tpt48_task_sources(data, task)
+    assert len(sources) == 24
+    targets = np.setdiff1d(np.arange(data.num_states), sources)
+    level = graph_distance_to(data.adjacency, sources)[targets]
+    # Table 2's "Average of 8 Level-1 / 7 Level-2 / 9 Level-3 domains" (E->W) and 10 / 6 / 8 (N->S).
+    assert [int((level == 1).sum()), int((level == 2).sum()), int((level >= 3).sum())] == counts
+
+
+def test_tpt48_domain_index_has_no_outlier_states(shared_data: Path) -> None:
+    from iclr22.data.domains import load_tpt48
+    from iclr22.grda.experiment import DATASET_DEFAULTS
+    from iclr22.grda.train import fit_domain_embedding
+
+    data = load_tpt48(shared_data / "grda" / "tpt48")
+    embedding = fit_domain_embedding(data.adjacency, 2, lr=DATASET_DEFAULTS["tpt48"]["index_lr"], random_state=0)
+    norms = np.linalg.norm(embedding, axis=1)
+    # At lr 1e-3 three states reach ~70x the median norm and the encoder extrapolates wildly there.
+    assert norms.max() < 10 * np.median(norms)
 
 
 def test_tpt48_windows_follow_the_protocol() -> None:

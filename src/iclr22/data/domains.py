@@ -37,11 +37,19 @@ __all__ = [
     "load_tpt48",
     "tpt48_source_domains",
     "TPT48_NORTH_STATES",
+    "TPT48_EAST_STATES",
 ]
 
 #: N->S source states of TPT-48 (Wang-ML-Lab/VDI ``configs/config_tpt_48_NS.py``).
 TPT48_NORTH_STATES = (
     "ND VT NH ME WA MT SD MN WI MI NY MA OR ID WY NE IA IL IN OH PA NJ CT RI".split()
+)
+
+#: E->W source states of TPT-48: the black nodes of the GRDA paper's Figure 6 (left panel), which the official
+#: repository ships as ``fig/GRDA-domain-graph-US.png`` (no config lists them). Their breadth-first levels leave
+#: 8 / 7 / 9 target states at distance 1 / 2 / 3, Table 2's counts.
+TPT48_EAST_STATES = (
+    "VT NH ME NY MA CT RI MI IN OH PA NJ MO KY WV MD DE TN VA AL GA NC FL SC".split()
 )
 
 
@@ -326,8 +334,8 @@ def tpt48_source_domains(data: StateTemperatures, task: str) -> np.ndarray:
 
     * ``"N->S"``: the 24 northern states of Wang-ML-Lab/VDI ``configs/config_tpt_48_NS.py``
       (:data:`TPT48_NORTH_STATES`); targets are the other 24.
-    * ``"E->W"``: **assumption** (no released config has the list): the 24 states with the largest
-      ``lon_norm`` (the eastern half); targets are the 24 western states.
+    * ``"E->W"``: the 24 eastern states of the paper's Figure 6 (:data:`TPT48_EAST_STATES`); targets are the
+      other 24.
 
     Args:
         data: The loaded TPT-48.
@@ -344,6 +352,5 @@ def tpt48_source_domains(data: StateTemperatures, task: str) -> np.ndarray:
     if key == "NS":
         return np.sort(data.index_of(TPT48_NORTH_STATES))
     if key == "EW":
-        half = data.num_states // 2
-        return np.sort(np.argsort(-data.lon_norm, kind="stable")[:half]).astype(np.int64)
+        return np.sort(data.index_of(TPT48_EAST_STATES))
     raise ConfigError(f"unknown TPT-48 task {task!r} (expected 'N->S' or 'E->W')")

@@ -48,6 +48,8 @@ _EXPORTS = {
     "fit_domain_embedding": "iclr22.grda.train",
     "make_spiral_domains": "iclr22.grda.synthetic",
     "tpt48_windows": "iclr22.grda.experiment",
+    "tpt48_task_sources": "iclr22.grda.experiment",
+    "TPT48_EAST_STATES": "iclr22.grda.experiment",
     "Encoder": "iclr22.grda.model",
     "Predictor": "iclr22.grda.model",
     "GraphDiscriminator": "iclr22.grda.model",
