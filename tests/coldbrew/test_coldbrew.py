@@ -12,7 +12,7 @@ import torch
 from iclr22.cli import main
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.results import read_metrics
-from iclr22.coldbrew.datasets import load_planetoid_graph, make_cold_start_graph
+from iclr22.coldbrew.datasets import load_planetoid_graph, make_cold_start_graph, row_normalize
 from iclr22.coldbrew.model import GCNSE, SEGCNConv, normalized_adjacency, virtual_neighbors
 from iclr22.coldbrew.splits import degree_split, isolate_nodes, label_split, node_degrees
 from iclr22.coldbrew.train import ColdBrew, accuracy, feature_contribution_ratio, validate_graph
@@ -129,6 +129,17 @@ def test_label_split_rules() -> None:
         label_split(y, "public")
     with pytest.raises(ConfigError):
         label_split(y, "first_n", num_train=40, num_val=20)
+
+
+def test_row_normalize_is_pyg_normalize_features() -> None:
+    from torch_geometric.data import Data
+    from torch_geometric.transforms import NormalizeFeatures
+
+    x = np.array([[1, 0, 1, 0], [0, 0, 0, 0], [3, 1, 0, 0]], dtype=np.float32)
+    expected = NormalizeFeatures()(Data(x=torch.from_numpy(x.copy()))).x.numpy()
+    np.testing.assert_allclose(row_normalize(x), expected)
+    np.testing.assert_allclose(row_normalize(x)[[0, 2]].sum(1), 1.0)
+    assert (row_normalize(x)[1] == 0).all()  # an empty row stays empty instead of becoming NaN
 
 
 # ------------------------------------------------------------------------------------------- estimator

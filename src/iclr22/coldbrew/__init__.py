@@ -54,6 +54,7 @@ _LAZY = {
     "DegreeSplit": "iclr22.coldbrew.splits",
     "make_cold_start_graph": "iclr22.coldbrew.datasets",
     "load_planetoid_graph": "iclr22.coldbrew.datasets",
+    "row_normalize": "iclr22.coldbrew.datasets",
 }
 
 __all__ = ["SPEC", *_LAZY]
