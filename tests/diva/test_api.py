@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.diva import (
     DIVA,
+    loo_error,
     LinearizedNetwork,
     RandomFourierFeatures,
     dataset_derivative,
@@ -20,6 +21,7 @@ from iclr22.diva import (
     select_reg,
 )
 from iclr22.diva.experiment import inject_label_noise
+from iclr22.diva.model import brute_force_loo_predictions
 
 
 def blobs(n: int = 300, d: int = 10, classes: int = 4, noise: float = 0.1, seed: int = 0, spread: float = 1.0):
@@ -162,7 +164,42 @@ def test_bad_options_raise_config_error():
         DIVA(loss="hinge").fit(x, y)
     with pytest.raises(ConfigError, match="steps"):
         DIVA(steps=-1).fit(x, y)
+    with pytest.raises(ConfigError, match="lr"):
+        DIVA(lr="fast").fit(x, y)
+    with pytest.raises(ConfigError, match="lr_grid"):
+        DIVA(lr="auto", lr_grid=(0.5, -1.0)).fit(x, y)
     with pytest.raises(ConfigError, match="not fitted"):
         DIVA().predict(x)
     with pytest.raises(DataError, match="4 features, the model was fitted on 3"):
         DIVA(reg=1.0).fit(x, y).predict(np.ones((2, 4)))
+
+
+def test_reweight_step_is_measured_against_the_largest_first_derivative():
+    x, _, noisy, _, _ = blobs(seed=5)
+    model = DIVA(reg=1.0, steps=1, lr=1.0).fit(x, noisy)
+    worst = int(np.argmax(model.derivative_))
+    assert model.step_scale_ == pytest.approx(1.0 / np.abs(model.derivative_).max())
+    assert model.weights_[worst] == 0.0  # lr = 1: the most detrimental sample loses all its weight in one step
+    assert np.allclose(model.weights_, np.clip(1.0 - model.derivative_ * model.step_scale_, 0.0, None))
+
+
+def test_lr_auto_keeps_the_candidate_with_the_lowest_loo_error_and_refits_on_it():
+    x, _, noisy, _, _ = blobs(seed=6, noise=0.2)
+    model = DIVA(reg=1.0, steps=2, lr="auto", lr_grid=(0.5, 2.0)).fit(x, noisy)
+    assert set(model.selection_errors_) == {(0.5, 1), (0.5, 2), (2.0, 1), (2.0, 2)}
+    best = min(model.selection_errors_.values())
+    assert model.selection_errors_[(model.lr_, model.steps_)] == best
+    fixed = DIVA(reg=1.0, steps=model.steps_, lr=model.lr_).fit(x, noisy)
+    assert np.allclose(model.weights_, fixed.weights_) and np.allclose(model.coef_, fixed.coef_)
+    # the reported error is the leave-one-out error of those weights
+    assert loo_error(x, noisy, model.weights_, reg=1.0) == pytest.approx(best)
+
+
+def test_loo_error_predicts_a_dropped_sample_with_the_model_that_never_saw_it():
+    x, _, noisy, _, _ = blobs(n=60, d=5, seed=7, noise=0.2)
+    weights = np.ones(60)
+    weights[:10] = 0.0
+    z = torch.as_tensor(np.c_[x, np.ones(60)])
+    targets = torch.nn.functional.one_hot(torch.as_tensor(noisy), 4).double()
+    brute = brute_force_loo_predictions(z, targets, torch.as_tensor(weights), 2.0).numpy()
+    assert loo_error(x, noisy, weights, reg=2.0) == pytest.approx(100.0 * np.mean(brute.argmax(1) != noisy))

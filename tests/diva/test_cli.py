@@ -20,8 +20,11 @@ def test_quick_run_on_embedded_digits_writes_valid_metrics(tmp_path, capsys):
         assert 0.5 < results[model]["auroc_mislabeled"] <= 1.0
         assert 0.0 <= results[model]["f1_mislabeled"] <= 1.0
     assert results["diva"]["auroc_mislabeled"] >= 0.95  # 10% symmetric noise on digits
-    for model in ("diva", "uniform", "drop_top"):
+    for model in ("diva", "uniform", "drop_top", "drop_top_oracle"):
         assert 0.0 <= results[model]["test_error"] < 20.0  # percent
+    # neither DIVA's step size nor drop_top's count may come from the noise rate or the test set
+    assert any(n.startswith("Reweight:") and "chosen by leave-one-out error" in n for n in metrics["notes"])
+    assert any(n.startswith("drop_top drops") and "chosen by leave-one-out error" in n for n in metrics["notes"])
     assert any("cleanlab" in note for note in metrics["notes"]) or "cleanlab" in results
     assert (tmp_path / "diva_detection.png").is_file() and (tmp_path / "report.md").is_file()
 
@@ -49,6 +52,7 @@ def test_features_dataset_reads_user_embeddings_and_their_clean_labels(tmp_path)
     assert main(["run", "diva", "--dataset", "features", "--data-dir", str(data), "--out", str(out), "--set", "steps=1"]) == 0
     metrics = read_metrics(out / "metrics.json")
     assert "validation loss (Prop. 2)" in metrics["notes"][1]
+    assert "validation error (%) after dropping the top fraction" in (out / "report.md").read_text()
     assert metrics["results"]["diva"]["auroc_mislabeled"] > 0.9
 
 

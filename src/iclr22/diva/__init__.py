@@ -43,6 +43,7 @@ _EXPORTS = {
     "find_label_issues": "iclr22.diva.train",
     "extend": "iclr22.diva.train",
     "select_reg": "iclr22.diva.train",
+    "loo_error": "iclr22.diva.train",
     "loo_loss": "iclr22.diva.train",
     "validation_loss": "iclr22.diva.train",
     "ReweightResult": "iclr22.diva.train",

@@ -13,7 +13,10 @@ One run, for one seed:
    same ridge model (``loss_rank``), its self-influence (Koh & Liang, 2017; ``influence``) and cleanlab's
    confident learning (``cleanlab``, when installed).
 4. Reweight: test error of the ridge with uniform weights (``uniform``), after dropping the top-ranked
-   samples (``drop_top``), and after DIVA Reweight (``diva``).
+   samples (``drop_top``) and after DIVA Reweight (``diva``). What the paper leaves open is chosen on the
+   training set alone, by the same rule for both: the leave-one-out classification error against the
+   (noisy) labels picks DIVA's step size and step count (1-3) and drop_top's number of dropped samples.
+   ``drop_top_oracle`` drops exactly as many samples as were flipped (it is told the noise rate).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.experiment import ExperimentResult, RunContext
 from iclr22.core.results import new_figure, save_figure
 from iclr22.diva.model import RandomFourierFeatures, WeightedRidgeSystem
-from iclr22.diva.train import DIVA
+from iclr22.diva.train import DIVA, loo_error
 
 DEFAULTS: dict[str, Any] = {
     "noise": 0.1,  # fraction of training labels flipped to another class
@@ -38,11 +41,13 @@ DEFAULTS: dict[str, Any] = {
     "train_size": 1000,  # 0: all training rows the dataset offers
     "test_size": 0,  # 0: all remaining / all test rows
     "reg": None,  # ridge lambda; None: chosen by leave-one-out
-    "steps": 3,  # DIVA Reweight steps
-    "lr": 1.0,  # Reweight step size on the summed LOO loss
+    "steps": 3,  # DIVA Reweight steps (with lr=auto: at most this many, chosen by LOO error)
+    "lr": "auto",  # Reweight step size in units of the largest first-step derivative; auto: from lr_grid by LOO error
+    "lr_grid": [0.5, 1.0, 2.0],
     "loss": "mse",  # mse (LQF) | ce
     "epsilon": 0.0,  # detrimental threshold for F1
-    "drop_fraction": None,  # drop_top baseline: fraction of samples dropped; None: the noise rate
+    "drop_fraction": None,  # drop_top baseline: fraction of samples dropped; None: from drop_grid by LOO error
+    "drop_grid": [0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3],
     "cleanlab_folds": 5,
     "backbone_size": 3000,  # features=cnn: images (disjoint from train/test, clean labels) to pre-train on
     "backbone_epochs": 6,
@@ -274,6 +279,15 @@ def run(ctx: RunContext) -> ExperimentResult:
     for key in ("steps", "num_features", "cleanlab_folds"):
         if config[key] < (0 if key == "steps" else 1):
             raise ConfigError(f"option '{key}' must be positive, got {config[key]}")
+    lr: float | str = config["lr"]
+    if lr != "auto":
+        try:
+            lr = float(lr)
+        except ValueError as exc:
+            raise ConfigError(f"option 'lr' must be a number or 'auto', got {config['lr']!r}") from exc
+    drop_grid = [float(v) for v in config["drop_grid"]]
+    if not drop_grid or not all(0 < v < 1 for v in drop_grid):
+        raise ConfigError(f"option 'drop_grid' must hold fractions in (0, 1), got {config['drop_grid']}")
     rng = np.random.default_rng(ctx.seed)
     started = time.perf_counter()
 
@@ -289,7 +303,10 @@ def run(ctx: RunContext) -> ExperimentResult:
     have_noise = 0 < mislabelled.sum() < len(mislabelled)
 
     # DIVA: lambda by LOO, derivative of L_LOO at alpha = 1, then Reweight.
-    diva = DIVA(reg=config["reg"] if config["reg"] is not None else "auto", steps=int(config["steps"]), lr=float(config["lr"]), loss=config["loss"], epsilon=float(config["epsilon"]))
+    diva = DIVA(
+        reg=config["reg"] if config["reg"] is not None else "auto", steps=int(config["steps"]), lr=lr,
+        lr_grid=[float(v) for v in config["lr_grid"]], loss=config["loss"], epsilon=float(config["epsilon"]),
+    )
     fit_started = time.perf_counter()
     x_val, y_val = data.get("x_val"), data.get("y_val")
     if x_val is not None and config["features"] != "identity":
@@ -300,10 +317,31 @@ def run(ctx: RunContext) -> ExperimentResult:
     flagged = derivative >= diva.epsilon
     budget = int(flagged.sum())
 
-    drop_fraction = float(config["drop_fraction"]) if config["drop_fraction"] is not None else float(config["noise"])
-    n_drop = int(round(drop_fraction * len(y_train)))
-    kept = np.ones(len(y_train))
-    kept[np.argsort(-derivative, kind="stable")[:n_drop]] = 0.0
+    # drop_top: drop the k samples with the largest derivative and refit with uniform weights; k is chosen
+    # like DIVA's step size, by the leave-one-out error on the training set (a dropped sample is predicted
+    # by the model without it) or the validation error. drop_top_oracle is told the number of flipped labels.
+    ranking = np.argsort(-derivative, kind="stable")
+
+    def kept_after_dropping(count: int) -> np.ndarray:
+        kept = np.ones(len(y_train))
+        kept[ranking[:count]] = 0.0
+        return kept
+
+    if config["drop_fraction"] is not None:
+        drop_counts = {float(config["drop_fraction"]): int(round(float(config["drop_fraction"]) * len(y_train)))}
+    else:
+        drop_counts = {fraction: int(round(fraction * len(y_train))) for fraction in drop_grid}
+    def selection_error(kept: np.ndarray) -> float:
+        """The rule that chose DIVA's step size: validation error when DIVA used a validation set, else LOO error."""
+        if diva.objective_ == "val":
+            refit = DIVA(reg=diva.reg_, steps=0).fit(x_train, y_train, sample_weight=kept)
+            return 100.0 * (1.0 - refit.score(x_val, y_val))
+        return loo_error(x_train, y_train, kept, reg=diva.reg_)
+
+    drop_errors = {fraction: selection_error(kept_after_dropping(count)) for fraction, count in drop_counts.items()}
+    drop_fraction = min(drop_errors, key=drop_errors.__getitem__)
+    n_drop = drop_counts[drop_fraction]
+    n_oracle = int(mislabelled.sum())
 
     loss_scores, influence_scores = ridge_scores(x_train, y_train, diva.classes_, diva.reg_)
     detection = {"diva": derivative, "loss_rank": loss_scores, "influence": influence_scores}
@@ -311,9 +349,13 @@ def run(ctx: RunContext) -> ExperimentResult:
     notes = [
         f"features: {feature_note}; {noise_note}",
         f"objective: {'the validation loss (Prop. 2)' if diva.objective_ == 'val' else 'the leave-one-out loss (Prop. 3)'}; "
-        f"lambda = {diva.reg_:.4g} chosen by leave-one-out; DIVA fit (lambda search, derivative, {config['steps']} Reweight steps) took {fit_seconds:.2f} s",
+        f"lambda = {diva.reg_:.4g} chosen by leave-one-out; DIVA fit (lambda search, derivative, Reweight and its step-size choice) took {fit_seconds:.2f} s",
         f"diva flags {budget} samples at epsilon = {diva.epsilon:g}; loss_rank and influence are scored at the same budget (their top {budget})",
-        f"drop_top drops the {n_drop} samples with the largest derivative (drop_fraction {drop_fraction:g}) and refits with uniform weights",
+        f"Reweight: lr = {diva.lr_:g} (x the largest first-step derivative, {1.0 / diva.step_scale_:.3g}), {diva.steps_} step(s)"
+        + (f", chosen by leave-one-out error from lr_grid x 1..{config['steps']} steps" if lr == "auto" else ""),
+        f"drop_top drops the {n_drop} samples with the largest derivative (fraction {drop_fraction:g}"
+        + (", chosen by leave-one-out error" if config["drop_fraction"] is None else "")
+        + f") and refits with uniform weights; drop_top_oracle drops {n_oracle} (the number of flipped labels)",
     ]
     cleanlab = cleanlab_scores(x_train, y_train, int(config["cleanlab_folds"]), ctx.seed)
     if cleanlab is None:
@@ -327,7 +369,8 @@ def run(ctx: RunContext) -> ExperimentResult:
         results[name] = {"auroc_mislabeled": auroc, "f1_mislabeled": f1_score(flagged_sets[name], mislabelled) if have_noise else None}
     results["diva"]["test_error"] = test_error(diva, x_test, data["y_test"])
     results["uniform"] = {"test_error": ridge_test_error(x_train, y_train, np.ones(len(y_train)), diva, x_test, data["y_test"])}
-    results["drop_top"] = {"test_error": ridge_test_error(x_train, y_train, kept, diva, x_test, data["y_test"])}
+    results["drop_top"] = {"test_error": ridge_test_error(x_train, y_train, kept_after_dropping(n_drop), diva, x_test, data["y_test"])}
+    results["drop_top_oracle"] = {"test_error": ridge_test_error(x_train, y_train, kept_after_dropping(n_oracle), diva, x_test, data["y_test"])}
     if not have_noise:
         notes.append("no mislabelled samples (or only mislabelled ones): detection metrics are null")
 
@@ -341,6 +384,9 @@ def run(ctx: RunContext) -> ExperimentResult:
                 f"clean {weights[~mislabelled].mean() if (~mislabelled).any() else float('nan'):.3f}; "
                 f"{int((weights == 0).sum())} samples reached weight 0",
                 f"- LOO loss per Reweight step: {', '.join(f'{v:.1f}' for v in diva.loss_history_)}",
+                f"- {'validation' if diva.objective_ == 'val' else 'leave-one-out'} error (%) of the Reweight candidates: "
+                + (", ".join(f"lr {eta:g} / {step} step(s): {err:.2f}" for (eta, step), err in diva.selection_errors_.items()) or "(fixed lr)"),
+                f"- {'validation' if diva.objective_ == 'val' else 'leave-one-out'} error (%) after dropping the top fraction: " + ", ".join(f"{f:g}: {e:.2f}" for f, e in drop_errors.items()),
             ]
         ),
         "Paper (Fig. 3 right, 20% noise, ResNet-34 ImageNet features; other datasets)": "| dataset | F1 (eps = 0) | AUC |\n|---|---|---|\n"
@@ -365,7 +411,7 @@ def run(ctx: RunContext) -> ExperimentResult:
         wbins = np.linspace(0, max(weights.max(), 1.0), 40)
         axes[2].hist(weights[~mislabelled], bins=wbins, alpha=0.6, label="clean")
         axes[2].hist(weights[mislabelled], bins=wbins, alpha=0.6, label="mislabelled")
-        axes[2].set(title=f"weights after {config['steps']} Reweight steps", xlabel="alpha", ylabel="samples")
+        axes[2].set(title=f"weights after {diva.steps_} Reweight step(s), lr {diva.lr_:g}", xlabel="alpha", ylabel="samples")
         axes[2].legend()
         figures.append(save_figure(fig, ctx.out_dir / "diva_detection.png"))
 

@@ -41,11 +41,16 @@ __all__ = [
     "ReweightResult",
     "ExtendResult",
     "DEFAULT_REG_GRID",
+    "DEFAULT_LR_GRID",
+    "loo_error",
 ]
 
 LOSSES = ("mse", "ce")
 #: The ``lambda`` grid searched by LOO, relative to the mean squared feature norm (scale-free).
 DEFAULT_REG_GRID: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0)
+#: The Reweight step sizes tried by ``lr="auto"``, in units of the first step's largest derivative
+#: (``eta = 1``: the most detrimental sample reaches weight 0 in one step).
+DEFAULT_LR_GRID: tuple[float, ...] = (0.5, 1.0, 2.0)
 DTYPE = torch.float64
 
 
@@ -251,6 +256,29 @@ def _value_and_derivative(
     return float(value.detach()), grad.detach()
 
 
+def _evaluate(
+    problem: _Problem, weights: Tensor, reg: float, loss: str, form: str, objective: str, with_grad: bool
+) -> tuple[float, Tensor | None, float]:
+    """The objective at ``weights``, its derivative (when ``with_grad``) and the selection error (percent).
+
+    The leave-one-out predictions are computed once and serve all three (see :func:`_selection_error`).
+    """
+    if objective == "val":
+        grad = _value_and_derivative(problem, weights, reg, loss, form, "val")[1] if with_grad else None
+        with torch.no_grad():
+            value = float(validation_loss(problem, weights, reg, loss, form))
+        return value, grad, _selection_error(problem, weights, reg, form, "val")
+    alpha = weights.detach().clone().requires_grad_(with_grad)
+    with torch.set_grad_enabled(with_grad):
+        predictions = loo_predictions(problem.features, problem.targets, alpha, reg, form)
+        outputs = predictions + problem.offsets if problem.offsets is not None else predictions
+        per_sample = _per_sample_loss(outputs if loss == "ce" else predictions, problem.targets, problem.labels, loss)
+        value = per_sample.sum()
+        grad = torch.autograd.grad(value, alpha)[0].detach() if with_grad else None
+    error = 100.0 * float((outputs.detach().argmax(1) != problem.labels).double().mean())
+    return float(value.detach()), grad, error
+
+
 def _objective(problem: _Problem, objective: str) -> str:
     if objective not in ("auto", "loo", "val"):
         raise ConfigError(f"objective must be 'auto', 'loo' or 'val', got {objective!r}")
@@ -332,20 +360,60 @@ def _resolve_reg(problem: _Problem, reg: float | str, grid: Sequence[float], los
     return float(reg)
 
 
+def _selection_error(problem: _Problem, weights: Tensor, reg: float, form: str, objective: str) -> float:
+    """Classification error (percent) that picks the Reweight step size and step count.
+
+    ``objective="loo"``: of the leave-one-out predictions ``f_{-i}(z_i)`` over *all* training samples
+    (a sample at weight 0 is predicted by the model that never saw it) against the given labels;
+    ``"val"``: of the validation predictions. Under symmetric label noise the expected error against noisy
+    labels is an increasing affine function of the error against clean ones, so no clean label is needed.
+    """
+    with torch.no_grad():
+        if objective == "val":
+            assert problem.val_features is not None and problem.val_labels is not None
+            outputs = problem.val_features @ WeightedRidgeSystem(problem.features, weights, reg, form).coef(problem.targets)
+            offsets, labels = problem.val_offsets, problem.val_labels
+        else:
+            outputs = loo_predictions(problem.features, problem.targets, weights, reg, form)
+            offsets, labels = problem.offsets, problem.labels
+        if offsets is not None:
+            outputs = outputs + offsets
+        return 100.0 * float((outputs.argmax(1) != labels).double().mean())
+
+
+def loo_error(
+    features: Any, labels: Any, weights: Any = None, reg: float | str = "auto", fit_intercept: bool = True, form: str = "auto"
+) -> float:
+    """Leave-one-out classification error (percent) of the weighted ridge, over every sample.
+
+    A sample with weight 0 counts with the prediction of the model trained without it, so comparing weight
+    vectors (e.g. "drop the top k") by this number needs no validation set and no clean labels.
+    """
+    _check_options("mse", form)
+    problem = _prepare(features, labels, weights=weights, fit_intercept=fit_intercept)
+    reg_value = _resolve_reg(problem, reg, DEFAULT_REG_GRID, "mse", form)
+    return _selection_error(problem, problem.weights, reg_value, form, "loo")
+
+
 # ------------------------------------------------------------------------------------ the estimator
 class DIVA:
     """The dataset derivative of a linearised model, and what it is used for (Dukler et al., 2022).
 
     ``fit`` computes ``dL/dalpha`` (Prop. 2 against a validation set, or Prop. 3's leave-one-out loss when
-    there is none), takes ``steps`` DIVA Reweight steps ``alpha <- max(0, alpha - lr * dL/dalpha)`` and
-    refits the weighted ridge (Eq. 6) on the final weights.
+    there is none), takes DIVA Reweight steps ``alpha <- max(0, alpha - eta * dL/dalpha / max|dL/dalpha_0|)``
+    from ``alpha_0`` (1 by default) and refits the weighted ridge (Eq. 6) on the final weights.
 
     Args:
         reg: Ridge ``lambda``, or ``"auto"`` to pick it from ``reg_grid`` by the leave-one-out loss.
         reg_grid: Candidate ``lambda`` values relative to the mean squared feature norm.
         steps: Reweight gradient steps (the paper: 1–3; more over-fit the validation estimate). 0 keeps the
-            given weights.
-        lr: ``eta``, the Reweight step size on ``L`` summed over samples (see the docs for why 1.0, not 0.1).
+            given weights. With ``lr="auto"`` the largest number of steps tried.
+        lr: ``eta``, the Reweight step size in units of the largest ``|dL/dalpha_i|`` at the first step (so
+            the weight that moves most moves by ``eta`` in step one, whatever ``lambda`` and the feature
+            scale; see the docs for why not the raw 0.1), or ``"auto"``: ``eta`` from ``lr_grid``
+            and the step count from ``1..steps`` with the lowest leave-one-out (or validation)
+            classification error against the given labels.
+        lr_grid: Candidate ``eta`` for ``lr="auto"``.
         loss: ``"mse"`` (the paper's LQF squared loss on one-hot targets) or ``"ce"`` (cross-entropy of the
             linear outputs) for the loss being differentiated; the model itself is always the ridge.
         objective: ``"loo"``, ``"val"`` or ``"auto"`` (``"val"`` when a validation set is passed).
@@ -360,6 +428,9 @@ class DIVA:
         objective_: ``"loo"`` or ``"val"``, the loss that was differentiated.
         derivative_: ``dL/dalpha`` at the initial weights (``[N]``); large positive = detrimental.
         weights_: The sample weights after Reweight.
+        lr_, steps_: The step size and number of steps used (chosen ones with ``lr="auto"``).
+        step_scale_: ``1 / max|dL/dalpha_i|`` at the first step (what ``eta`` is measured against).
+        selection_errors_: ``{(eta, steps): error %}`` of every candidate with ``lr="auto"``.
         loss_history_: The objective before each step and after the last.
         coef_: ``w`` (``[d, C]``, the intercept row last when ``fit_intercept``).
         n_features_in_: ``d``.
@@ -370,14 +441,15 @@ class DIVA:
         reg: float | str = "auto",
         reg_grid: Sequence[float] = DEFAULT_REG_GRID,
         steps: int = 3,
-        lr: float = 1.0,
+        lr: float | str = 1.0,
         loss: str = "mse",
         objective: str = "auto",
         epsilon: float = 0.0,
         fit_intercept: bool = True,
         form: str = "auto",
+        lr_grid: Sequence[float] = DEFAULT_LR_GRID,
     ) -> None:
-        self.reg, self.reg_grid, self.steps, self.lr = reg, reg_grid, steps, lr
+        self.reg, self.reg_grid, self.steps, self.lr, self.lr_grid = reg, reg_grid, steps, lr, lr_grid
         self.loss, self.objective, self.epsilon = loss, objective, epsilon
         self.fit_intercept, self.form = fit_intercept, form
 
@@ -406,8 +478,14 @@ class DIVA:
         _check_options(self.loss, self.form)
         if not isinstance(self.steps, (int, np.integer)) or self.steps < 0:
             raise ConfigError(f"steps must be a non-negative integer, got {self.steps!r}")
-        if not np.isfinite(self.lr) or self.lr < 0:
-            raise ConfigError(f"lr must be a non-negative number, got {self.lr!r}")
+        if self.lr == "auto":
+            candidates = [float(v) for v in self.lr_grid]
+            if not candidates or not all(np.isfinite(v) and v > 0 for v in candidates):
+                raise ConfigError(f"lr_grid must hold positive numbers, got {list(self.lr_grid)}")
+        elif isinstance(self.lr, str) or not np.isfinite(self.lr) or self.lr < 0:
+            raise ConfigError(f"lr must be a non-negative number or 'auto', got {self.lr!r}")
+        else:
+            candidates = [float(self.lr)]
         problem = _prepare(X, y, X_val, y_val, sample_weight, self.fit_intercept, init_outputs, val_init_outputs)
         objective = _objective(problem, self.objective)
         self.classes_ = problem.classes
@@ -419,35 +497,40 @@ class DIVA:
             self.reg_ = _resolve_reg(problem, self.reg, self.reg_grid, self.loss, self.form)
         self.objective_ = objective
 
-        # DIVA Reweight (Sec. 3.4): a few gradient steps on alpha through the closed-form solution.
-        weights = problem.weights.clone()
-        history = []
-        derivative = None
-        for _ in progress(range(int(self.steps)), desc="DIVA Reweight"):
-            value, grad = _value_and_derivative(problem, weights, self.reg_, self.loss, self.form, objective)
-            derivative = grad if derivative is None else derivative
-            history.append(value)
-            # Weights are sample multiplicities: a step may drop a sample (alpha = 0), not make it negative.
-            weights = (weights - self.lr * grad).clamp_(min=0.0)
-        if derivative is None:
-            value, derivative = _value_and_derivative(problem, weights, self.reg_, self.loss, self.form, objective)
-        else:
-            value = self._objective_value(problem, weights, objective)
-        history.append(value)
+        # The derivative at the initial weights: the detection score, and the first Reweight direction.
+        first_value, derivative = _value_and_derivative(problem, problem.weights, self.reg_, self.loss, self.form, objective)
         if not bool(torch.isfinite(derivative).all()):
             raise DataError("the dataset derivative is not finite; the features may be degenerate (try a larger reg)")
+        largest = float(derivative.abs().max())
+        # The paper's loss scale is not stated, so eta is measured against the first step's largest derivative.
+        self.step_scale_ = 1.0 / largest if largest > 0 else 1.0
+
+        # DIVA Reweight (Sec. 3.4): a few gradient steps on alpha through the closed-form solution.
+        self.selection_errors_: dict[tuple[float, int], float] = {}
+        chosen: tuple[float, float, int, Tensor, list[float]] = (float("inf"), candidates[0], 0, problem.weights.clone(), [first_value])
+        for eta in progress(candidates, desc="DIVA Reweight"):
+            weights, grad, history = problem.weights.clone(), derivative, [first_value]
+            for step in range(1, int(self.steps) + 1):
+                # Weights are sample multiplicities: a step may drop a sample (alpha = 0), not make it negative.
+                weights = (weights - eta * self.step_scale_ * grad).clamp_(min=0.0)
+                if not bool((weights > 0).any()):
+                    raise DataError(f"Reweight with lr={eta:g} set every weight to 0; use a smaller lr")
+                # One pass gives the objective, the next step's derivative and the selection error.
+                value, next_grad, error = _evaluate(problem, weights, self.reg_, self.loss, self.form, objective, with_grad=step < self.steps)
+                history.append(value)
+                if len(candidates) > 1:  # lr="auto": every (eta, step) is a candidate
+                    self.selection_errors_[(eta, step)] = error
+                    if error < chosen[0]:
+                        chosen = (error, eta, step, weights.clone(), list(history))
+                grad = next_grad
+            if len(candidates) == 1:
+                chosen = (float("nan"), eta, int(self.steps), weights, history)
+        _, self.lr_, self.steps_, weights, self.loss_history_ = chosen
 
         self.derivative_ = derivative.numpy()
         self.weights_ = weights.numpy()
-        self.loss_history_ = history
         self.coef_ = WeightedRidgeSystem(problem.features, weights, self.reg_, self.form).coef(problem.targets).numpy()
         return self
-
-    def _objective_value(self, problem: _Problem, weights: Tensor, objective: str) -> float:
-        with torch.no_grad():
-            if objective == "val":
-                return float(validation_loss(problem, weights, self.reg_, self.loss, self.form))
-            return float(loo_loss(problem, weights, self.reg_, self.loss, self.form))
 
     # -- prediction -----------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -535,14 +618,17 @@ def reweight(
     val_labels: Any = None,
     weights: Any = None,
     steps: int = 3,
-    lr: float = 1.0,
+    lr: float | str = 1.0,
     reg: float | str = "auto",
     loss: str = "mse",
     fit_intercept: bool = True,
     form: str = "auto",
+    lr_grid: Sequence[float] = DEFAULT_LR_GRID,
 ) -> ReweightResult:
-    """DIVA Reweight: ``alpha <- max(0, alpha - lr * dL/dalpha)`` for ``steps`` steps, then refit (Sec. 3.4)."""
-    model = DIVA(reg=reg, steps=steps, lr=lr, loss=loss, fit_intercept=fit_intercept, form=form)
+    """DIVA Reweight (Sec. 3.4): ``alpha <- max(0, alpha - lr * dL/dalpha / max|dL/dalpha_0|)`` for
+    ``steps`` steps, then refit. ``lr="auto"`` picks ``lr`` from ``lr_grid`` and the step count from
+    ``1..steps`` by the leave-one-out (or validation) classification error; see :class:`DIVA`."""
+    model = DIVA(reg=reg, steps=steps, lr=lr, loss=loss, fit_intercept=fit_intercept, form=form, lr_grid=lr_grid)
     model.fit(features, labels, weights, val_features, val_labels)
     return ReweightResult(model.weights_, model, model.loss_history_)
 
