@@ -76,3 +76,24 @@ def test_official_split_files_are_read_and_validated(tmp_path):
         bench_module.OFFICIAL_SPACES["dsprites"] = original
     with pytest.raises(DataError, match="not found"):
         load_official_split(tmp_path, "dsprites", "random")
+
+
+def test_figures_from_per_family_records(tmp_path):
+    import json
+
+    from iclr22.core.errors import DataError
+    from iclr22.idgbench.experiment import figures_from_records
+
+    row = {f"r2_{s}": 50.0 for s in SPLITS} | {f"r2_extrapolation_{f}": 10.0 for f in FACTORS}
+    paths = []
+    for family in ("mlp", "cnn"):
+        record = {"method": "idgbench", "dataset": "dsprites-rot90", "config": {"splits": list(SPLITS)}, "results": {family: row}}
+        paths.append(tmp_path / f"{family}.json")
+        paths[-1].write_text(json.dumps(record))
+    figures = figures_from_records(paths, tmp_path / "figs")
+    assert [p.name for p in figures] == ["splits.png", "r2_per_split.png", "r2_extrapolation_per_factor.png"]
+    assert all(p.stat().st_size > 1000 for p in figures)
+    other = json.loads(paths[0].read_text()) | {"dataset": "dsprites"}
+    paths[0].write_text(json.dumps(other))
+    with pytest.raises(DataError, match="2 datasets"):
+        figures_from_records(paths, tmp_path / "figs")

@@ -133,3 +133,11 @@ def test_heldin_images_are_unseen_training_cells_and_modularity_keys():
             clipped[ood[:, k], k] = edge
     scores = score_split(clipped, data, data.heldin_targets.astype(np.float64))
     assert scores["rsquared_other_factors"] == pytest.approx(1.0) and scores["rsquared_ood_factor"] < 0.9
+    # the single-OOD matrix: on the images where only factor k is out of distribution, k collapses, the rest do not
+    for k, name in enumerate(space.metric_names):
+        key = f"rsquared_only_{name}_ood_{name}"
+        if key in scores:
+            assert scores[key] < 0.9
+            others = [scores[f"rsquared_only_{name}_ood_{other}"] for other in space.metric_names if other != name]
+            assert others == pytest.approx([1.0] * len(others))
+    assert any(key.startswith("rsquared_only_") for key in scores)

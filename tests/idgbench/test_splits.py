@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.idgbench.render import DSPRITES, FactorSpace
+from iclr22.idgbench.render import DSPRITES, DSPRITES_ROT90, FactorSpace
 from iclr22.idgbench.splits import (
     SPLIT_KINDS,
     composition_split,
@@ -129,3 +129,12 @@ def test_bad_split_arguments():
         random_split(DSPRITES, 1.5)
     with pytest.raises(DataError, match="bool"):
         validate_split(DSPRITES, np.ones(10, dtype=bool))
+
+
+def test_quarter_turn_dsprites_also_holds_out_orientation():
+    split = make_split(DSPRITES_ROT90, "extrapolation")
+    assert split.split_factors == ("scale", "orientation", "x-position", "y-position")
+    assert split.held_out_values["scale"] == [4, 5] and max(split.held_out_values["orientation"]) == 9
+    assert 0.25 <= split.train_fraction <= 0.35
+    # the plain grid never holds out its ambiguous orientation
+    assert "orientation" not in make_split(DSPRITES, "extrapolation").split_factors

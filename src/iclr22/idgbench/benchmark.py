@@ -87,7 +87,9 @@ def score_split(predictions: np.ndarray, data: SplitData, heldin_predictions: np
         :func:`score_predictions` keys; ``rsquared_heldin`` (mean R² on unseen training cells) when held-in
         predictions are given; for interpolation / extrapolation, over the test images where exactly one
         factor is out of distribution, ``rsquared_ood_factor`` (that factor's R²) and
-        ``rsquared_other_factors`` (mean R² of the other factors), with ``..._heldin`` versions giving the
+        ``rsquared_other_factors`` (mean R² of the other factors), and per such factor ``k`` every factor's R²
+        on the images where only ``k`` is out of distribution (``rsquared_only_<k>_ood_<factor>``), with
+        ``..._heldin`` versions of the two means giving the
         same factors' R² on the held-in images — a model is modular when ``other_factors`` stays close to
         ``other_factors_heldin`` while ``ood_factor`` falls far below ``ood_factor_heldin``.
     """
@@ -106,6 +108,10 @@ def score_split(predictions: np.ndarray, data: SplitData, heldin_predictions: np
         if rows.sum() < 2:
             continue
         per_factor = _per_factor_r2(predictions[rows], targets[rows], space)
+        # which factor collapses when factor k alone is out of distribution: every factor's R² on those images
+        name = space.metric_names[k]
+        for j, other in enumerate(space.metric_names):
+            scores[f"rsquared_only_{name}_ood_{other}"] = float(per_factor[j])
         readout["ood_factor"].append(per_factor[k])
         readout["other_factors"].append(np.delete(per_factor, k).mean())
         if heldin_r2 is not None:
@@ -121,7 +127,8 @@ class Benchmark:
     """The in-domain generalisation benchmark on one dataset.
 
     Args:
-        source: ``"dsprites"`` (procedural renderer), ``"colour-shapes"`` (procedural colour dataset on
+        source: ``"dsprites"`` (procedural renderer), ``"dsprites-rot90"`` (its quarter-turn orientation grid,
+            :data:`~iclr22.idgbench.render.DSPRITES_ROT90`), ``"colour-shapes"`` (procedural colour dataset on
             Shapes3D's grid), an :class:`ImageSource`, or a path to the official dSprites ``.npz``.
         splits: Which split kinds to run.
         num_train: Training images drawn uniformly from each split's training cells (``None``: all).
@@ -222,13 +229,15 @@ class Benchmark:
 def _resolve_source(source: ImageSource | str | Path) -> ImageSource:
     if isinstance(source, str) and source == "dsprites":
         return DSpritesRenderer()
+    if isinstance(source, str) and source == "dsprites-rot90":
+        return DSpritesRenderer(quarter_turn=True)
     if isinstance(source, str) and source == "colour-shapes":
         return ColourShapesRenderer()
     if isinstance(source, (str, Path)):
         path = Path(source)
         if path.suffix == ".npz" or path.is_dir():
             return DSpritesArchiveImages(path)
-        raise ConfigError(f"unknown image source '{source}': use 'dsprites', 'colour-shapes', the official dSprites .npz, or an ImageSource")
+        raise ConfigError(f"unknown image source '{source}': use 'dsprites', 'dsprites-rot90', 'colour-shapes', the official dSprites .npz, or an ImageSource")
     if not hasattr(source, "images") or not hasattr(source, "space"):
         raise ConfigError(f"image source {type(source).__name__} needs a 'space' (FactorSpace) and an 'images(classes)' method")
     return source

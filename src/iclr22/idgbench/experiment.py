@@ -28,11 +28,11 @@ from iclr22.idgbench.train import FactorRegressor, TrainingConfig
 DEFAULTS = {
     "models": list(MODEL_FAMILIES),
     "splits": list(SPLIT_KINDS),
-    "num_train": 6000,
+    "num_train": 16000,
     "num_test": 3000,
     "num_heldin": 1000,
-    "epochs": 3,
-    "batch_size": 32,
+    "epochs": 4,
+    "batch_size": 64,
     "lr": 1e-3,
     "lr_schedule": "cosine",
     "vae_lr": 5e-4,
@@ -46,7 +46,7 @@ QUICK = {"models": ["cnn", "mlp"], "num_train": 600, "num_test": 400, "num_heldi
 #: The official README leaderboard (extrapolation split, mean R² in %); these models are not trained here.
 PAPER_LEADERBOARD = {"pcl": {"r2_extrapolation": 66.7}, "densenet121": {"r2_extrapolation": 64.4}}
 
-DATASETS = ("dsprites", "colour-shapes")
+DATASETS = ("dsprites", "dsprites-rot90", "colour-shapes")
 OFFICIAL_ARCHIVE = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
 
 
@@ -74,13 +74,15 @@ def _official_split_dir(data_dir: Path | None) -> Path | None:
 
 def _benchmark(ctx: RunContext, config: dict) -> Benchmark:
     source: object = ctx.dataset
-    if ctx.dataset == "dsprites" and ctx.data_dir is not None and _official_split_dir(ctx.data_dir) is None:
+    official_splits = ctx.dataset == "dsprites" and _official_split_dir(ctx.data_dir) is not None
+    if ctx.dataset.startswith("dsprites") and ctx.data_dir is not None and not official_splits:
         if not (ctx.data_dir / OFFICIAL_ARCHIVE).is_file():
+            files = "" if ctx.dataset != "dsprites" else " nor the official split files (dsprites_<split>_<train|test>_<images|labels>.npz)"
             raise DataError(
-                f"{ctx.data_dir}: holds neither the official dSprites archive ({OFFICIAL_ARCHIVE}) nor the official "
-                "split files (dsprites_<split>_<train|test>_<images|labels>.npz); omit --data-dir to render dSprites procedurally"
+                f"{ctx.data_dir}: holds neither the official dSprites archive ({OFFICIAL_ARCHIVE}){files}; "
+                "omit --data-dir to render dSprites procedurally"
             )
-        source = DSpritesArchiveImages(ctx.data_dir / OFFICIAL_ARCHIVE)
+        source = DSpritesArchiveImages(ctx.data_dir / OFFICIAL_ARCHIVE, quarter_turn=ctx.dataset == "dsprites-rot90")
     return Benchmark(
         source,
         splits=config["splits"],
@@ -107,11 +109,11 @@ def run(ctx: RunContext) -> ExperimentResult:
     _check_config(config)
     if ctx.dataset not in DATASETS:
         raise ConfigError(f"idgbench knows datasets {', '.join(DATASETS)}, got '{ctx.dataset}'")
-    if ctx.dataset != "dsprites" and ctx.data_dir is not None:
+    if not ctx.dataset.startswith("dsprites") and ctx.data_dir is not None:
         raise ConfigError(f"dataset '{ctx.dataset}' is generated procedurally and takes no --data-dir")
     bench = _benchmark(ctx, config)
     official_dir = _official_split_dir(ctx.data_dir) if ctx.dataset == "dsprites" else None
-    paper = PAPER_LEADERBOARD if ctx.dataset == "dsprites" else {}
+    paper = PAPER_LEADERBOARD if ctx.dataset.startswith("dsprites") else {}
     space = bench.space
     training = TrainingConfig(
         epochs=config["epochs"],
@@ -147,6 +149,9 @@ def run(ctx: RunContext) -> ExperimentResult:
             for key in ("heldin", "ood_factor", "other_factors", "ood_factor_heldin", "other_factors_heldin"):
                 if f"rsquared_{key}" in split_scores:
                     row[f"r2_{kind}_{key}"] = 100.0 * split_scores[f"rsquared_{key}"]
+            for key, value in split_scores.items():
+                if key.startswith("rsquared_only_"):
+                    row[f"r2_{kind}_{key[len('rsquared_'):]}"] = 100.0 * value
     for family in config["models"]:
         results[family]["train_seconds"] = timings[family]
 
@@ -168,6 +173,15 @@ def run(ctx: RunContext) -> ExperimentResult:
         "Splits (IDGB-style, generated here)" if not official_dir else "Splits (official files)": "\n".join(split_descriptions),
         "R² per factor (%)": markdown_table(per_factor),
     }
+    collapse = {
+        f"{family} / {kind}, only {ood} OOD": {name: results[family][f"r2_{kind}_only_{ood}_ood_{name}"] for name in space.metric_names}
+        for kind in config["splits"]
+        for family in config["models"]
+        for ood in space.metric_names
+        if f"r2_{kind}_only_{ood}_ood_{ood}" in results[family]
+    }
+    if collapse:
+        sections["R² per factor (%) on test images where exactly one factor is out of distribution"] = markdown_table(collapse)
     if paper:
         sections["Paper leaderboard (dSprites, extrapolation, R² %)"] = (
             markdown_table(paper) + "\n\nThose models (PCL, DenseNet121 trained on the full 221k-image split) are not trained here."
@@ -184,6 +198,44 @@ def run(ctx: RunContext) -> ExperimentResult:
     if paper:
         notes.append("paper numbers are the README leaderboard's best models (PCL, DenseNet121), not models trained here")
     return ExperimentResult(results=results, paper=paper, config=config, figures=figures, notes=notes, sections=sections)
+
+
+def figures_from_records(record_paths, out_dir: str | Path) -> list[Path]:
+    """The benchmark's figures for several recorded runs together (e.g. the per-family reproductions).
+
+    ``iclr22 reproduce idgbench`` records one JSON per model family (each fits the shared CPU lock); this
+    merges their ``results`` and draws ``splits.png``, ``r2_per_split.png`` and
+    ``r2_extrapolation_per_factor.png`` for all families at once::
+
+        python -c "import glob; from iclr22.idgbench.experiment import figures_from_records; \
+            figures_from_records(sorted(glob.glob('docs/results/idgbench/dsprites-rot90-*.json')), 'docs/results/idgbench')"
+
+    Raises:
+        DataError: a record that is not an idgbench run, or records on different datasets.
+    """
+    results: dict[str, dict[str, float]] = {}
+    datasets, splits = set(), None
+    for path in record_paths:
+        try:
+            record = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"{path}: not a readable results record ({exc})") from None
+        if record.get("method") != "idgbench":
+            raise DataError(f"{path}: not an idgbench record (method {record.get('method')!r})")
+        datasets.add(record["dataset"])
+        splits = splits or record["config"]["splits"]
+        results.update(record["results"])
+    if len(datasets) != 1:
+        raise DataError(f"records come from {len(datasets)} datasets {sorted(datasets)}; give the records of one")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    bench = Benchmark(datasets.pop(), splits=splits)
+    order = [m for m in MODEL_FAMILIES if m in results]
+    results = {m: results[m] for m in order}
+    figures = [_plot_splits([bench.split(k) for k in splits], out / "splits.png"), _plot_r2_bars(results, splits, out / "r2_per_split.png")]
+    if "extrapolation" in splits:
+        figures.append(_plot_factor_heatmap(results, "extrapolation", bench.space.metric_names, out / "r2_extrapolation_per_factor.png"))
+    return figures
 
 
 def _plot_splits(splits, path: Path) -> Path:

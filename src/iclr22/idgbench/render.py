@@ -34,6 +34,7 @@ from iclr22.core.errors import ConfigError, DataError
 __all__ = [
     "FactorSpace",
     "DSPRITES",
+    "DSPRITES_ROT90",
     "ImageSource",
     "DSpritesRenderer",
     "DSpritesArchiveImages",
@@ -141,6 +142,14 @@ def grid_variance(sizes: Sequence[int]) -> np.ndarray:
 #: The benchmark's dSprites factors (the official loader's order; colour dropped).
 DSPRITES = FactorSpace("dsprites", ("shape", "scale", "orientation", "x-position", "y-position"), (3, 6, 40, 32, 32))
 
+#: dSprites with the orientation restricted to its first 10 values (0 to 9 · 2π/39 ≈ 83°), so that every label
+#: has a distinct image: on the full grid a square at orientation k and at k + 10 differ by only 2.3°
+#: (90° symmetry, 40 values over 360° with both ends included) and an ellipse at k and k + 20 by 4.6°, which
+#: caps the orientation R² any model can reach. This is the ``dsprites_rot90`` dataset (``SpriteDatasetRot90``)
+#: of the paper's supplementary code, which refuses plain dSprites "without controlling for injectivity".
+#: 184,320 cells; the images are those of the full grid's cells with orientation 0..9.
+DSPRITES_ROT90 = FactorSpace("dsprites-rot90", DSPRITES.names, (3, 6, 10, 32, 32))
+
 
 class ImageSource(Protocol):
     """Anything that gives the image of grid cells: ``images(classes) -> uint8 [N, H, W] or [N, H, W, C]``."""
@@ -155,6 +164,7 @@ class DSpritesRenderer:
 
     Args:
         chunk_size: Images rendered per vectorised batch (memory ≈ ``chunk_size × 16 KB`` of floats).
+        quarter_turn: Use the :data:`DSPRITES_ROT90` grid (orientations 0..9 only) instead of :data:`DSPRITES`.
 
     Example:
         >>> renderer = DSpritesRenderer()
@@ -175,10 +185,11 @@ class DSpritesRenderer:
     heart_size = (20.0, 17.0)
     position_offset, position_span = 15.5, 32.0
 
-    def __init__(self, chunk_size: int = 2048) -> None:
+    def __init__(self, chunk_size: int = 2048, quarter_turn: bool = False) -> None:
         if chunk_size < 1:
             raise ConfigError(f"chunk_size must be positive, got {chunk_size}")
-        self.space = DSPRITES
+        # orientation index k is the angle 2πk/39 on both grids; the quarter-turn grid only stops at k = 9
+        self.space = DSPRITES_ROT90 if quarter_turn else DSPRITES
         self.chunk_size = int(chunk_size)
 
     def images(self, classes: np.ndarray) -> np.ndarray:
@@ -285,11 +296,12 @@ class DSpritesArchiveImages:
 
     Args:
         path: ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` or the folder holding it.
+        quarter_turn: Serve the :data:`DSPRITES_ROT90` grid (orientations 0..9) from the archive.
 
     The archive's order is the grid's order (colour has one value), so cell ``i`` is ``imgs[i]``.
     """
 
-    def __init__(self, path) -> None:
+    def __init__(self, path, quarter_turn: bool = False) -> None:
         from iclr22.data.images import load_dsprites_npz
 
         archive = load_dsprites_npz(path)
@@ -298,11 +310,12 @@ class DSpritesArchiveImages:
         expected = DSPRITES.cells(np.arange(0, DSPRITES.num_cells, 9973))
         if not np.array_equal(archive.latents_classes[:: 9973, 1:], expected):
             raise DataError(f"{path}: latents_classes do not follow the dSprites row-major order (posY fastest)")
-        self.space = DSPRITES
+        self.space = DSPRITES_ROT90 if quarter_turn else DSPRITES
         self._imgs = archive.imgs
 
     def images(self, classes: np.ndarray) -> np.ndarray:
-        return np.asarray(self._imgs[self.space.flat_index(classes)], dtype=np.uint8)
+        # a quarter-turn cell is the full-grid cell with the same classes (orientation 0..9 of 0..39)
+        return np.asarray(self._imgs[DSPRITES.flat_index(self.space.check_classes(classes))], dtype=np.uint8)
 
 
 #: A colour dataset on Shapes3D's factor grid (10 floor hues, 10 wall hues, 10 object hues, 8 scales,

@@ -102,7 +102,7 @@ class TrainingConfig:
         device: ``"cpu"`` or ``"cuda[:N]"``; batches are moved there one at a time.
     """
 
-    epochs: int = 3
+    epochs: int = 4
     batch_size: int = 64
     lr: float = 1e-3
     lr_schedule: str = "cosine"
