@@ -34,4 +34,5 @@ BUILTIN_SPECS: tuple[str, ...] = (
     "iclr22.diva:SPEC",
     "iclr22.trajshap:SPEC",
     "iclr22.grda:SPEC",
+    "iclr22.transencoder:SPEC",
 )

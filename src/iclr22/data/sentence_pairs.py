@@ -110,7 +110,7 @@ def load_sts_year(data_dir: str | Path, year: int | str, labeled_only: bool = Tr
     return SentencePairs(first, second, np.asarray(scores, dtype=np.float64), name=f"sts-{key}")
 
 
-def load_pairs_tsv(path: str | Path) -> SentencePairs:
+def load_pairs_tsv(path: str | Path, score_range: tuple[float, float] | None = None, require_scores: bool = False) -> SentencePairs:
     """Read the generic pair format: a TSV with header ``sentence1<TAB>sentence2[<TAB>score]``.
 
     Example::
@@ -120,14 +120,17 @@ def load_pairs_tsv(path: str | Path) -> SentencePairs:
 
     Args:
         path: The TSV file (UTF-8; ``.gz`` accepted).
+        score_range: ``(low, high)``: the declared scale of the scores; a score outside it is an error.
+            ``None`` accepts any finite number.
+        require_scores: The file must have the score column (gold pairs for evaluation).
 
     Returns:
-        The :class:`SentencePairs`; ``scores`` is ``None`` without a score column. Scores may use any scale
-        but must be finite numbers.
+        The :class:`SentencePairs`; ``scores`` is ``None`` without a score column.
 
     Raises:
-        DataError: On a missing file, a wrong header, a row with the wrong number of fields, an empty
-            sentence, or a non-numeric / NaN score.
+        DataError: On a missing file, a wrong header (or no score column when ``require_scores``), a row with
+            the wrong number of fields, an empty sentence, a non-numeric / NaN score, or a score outside
+            ``score_range``.
     """
     path = _checks.require_file(path, "a TSV with header sentence1<TAB>sentence2[<TAB>score]")
     lines = _checks.read_text_lines(path)
@@ -135,6 +138,8 @@ def load_pairs_tsv(path: str | Path) -> SentencePairs:
     if header not in (["sentence1", "sentence2"], ["sentence1", "sentence2", "score"]):
         raise DataError(f"{path}: line 1: header must be 'sentence1<TAB>sentence2' or 'sentence1<TAB>sentence2<TAB>score'")
     width = len(header)
+    if require_scores and width != 3:
+        raise DataError(f"{path}: line 1: gold scores needed: the header must be 'sentence1<TAB>sentence2<TAB>score'")
     first, second, scores = [], [], []
     for line_no, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -147,7 +152,10 @@ def load_pairs_tsv(path: str | Path) -> SentencePairs:
         first.append(cells[0])
         second.append(cells[1])
         if width == 3:
-            scores.append(_checks.parse_float(cells[2], path, line_no, "score"))
+            value = _checks.parse_float(cells[2], path, line_no, "score")
+            if score_range is not None and not score_range[0] <= value <= score_range[1]:
+                raise DataError(f"{path}: line {line_no}: score {value} outside the declared range {score_range[0]:g}..{score_range[1]:g}")
+            scores.append(value)
     if not first:
         raise DataError(f"{path}: no sentence pairs after the header")
     return SentencePairs(first, second, np.asarray(scores, dtype=np.float64) if width == 3 else None, name=path.stem)

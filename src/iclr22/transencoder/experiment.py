@@ -1,0 +1,271 @@
+"""The paper's STS experiment: self-distillation (or mutual distillation) on unlabelled pairs, cycle chosen on dev.
+
+Transductive, as the paper: the unlabelled pairs are all pairs of the dataset (train, dev and test, without
+their scores); the dev gold scores select the cycle; the test gold scores are only reported.
+
+Datasets: ``synthetic`` (generated, embedded default), ``stsb`` (STS Benchmark), ``sts12-16`` (the paper's
+``sts`` task: STS12-16 + STS-B pairs, tested on each year), ``tsv`` (your ``train.tsv`` / ``dev.tsv`` / ``test.tsv``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from iclr22.core.errors import ConfigError
+from iclr22.core.experiment import ExperimentResult, RunContext
+from iclr22.core.results import new_figure, save_figure
+from iclr22.data.sentence_pairs import SentencePairs, load_pairs_tsv, load_sts_year, load_stsb
+from iclr22.transencoder.synthetic import make_sts_sample
+from iclr22.transencoder.train import DistillConfig, DistillResult, TransEncoder, evaluate
+
+__all__ = ["run", "DEFAULTS", "QUICK", "STOP_AFTER_PHASES_ENV"]
+
+#: Environment variable: stop after this many newly trained phases (resume by rerunning the same command).
+#: An environment variable, not a ``--set`` option, so that it never changes the run's checkpoint folder.
+STOP_AFTER_PHASES_ENV = "ICLR22_STOP_AFTER_PHASES"
+
+DEFAULTS: dict[str, Any] = {
+    "mode": "self",  # self: one pretrained model; mutual: bi_model and second_model, averaged pseudo-labels
+    "bi_model": "minilm",
+    "second_model": "mpnet",
+    "cycles": 3,
+    "bi_epochs": 10,
+    "cross_epochs": 1,
+    "bi_batch_size": 128,
+    "cross_batch_size": 32,
+    "bi_lr": 5e-5,
+    "cross_lr": 2e-5,
+    "bi_max_length": 32,
+    "cross_max_length": 64,
+    "eval_steps": 200,
+    "init_with_new_models": True,
+    "transductive": True,  # learn from dev and test pairs too (without scores), as the paper
+    "max_train_pairs": 0,  # 0: all; else a random subset of the unlabelled pairs
+    "max_dev_pairs": 0,
+    "max_test_pairs": 0,
+    "sts_avg": True,  # also score start/selected models on STS12-16 + STS-B test (needs both folders)
+    "score_min": 0.0,  # tsv: the declared score range of dev.tsv / test.tsv
+    "score_max": 5.0,
+    "synthetic_pairs": 600,
+}
+QUICK: dict[str, Any] = {
+    "cycles": 1,
+    "bi_epochs": 1,
+    "bi_batch_size": 32,
+    "cross_batch_size": 16,
+    "max_train_pairs": 64,
+    "max_dev_pairs": 48,
+    "max_test_pairs": 48,
+    "sts_avg": False,
+    "synthetic_pairs": 160,
+}
+CHOICES = {"mode": ("self", "mutual")}
+
+# Official README ("STS avg." over STS12-16, STS-B, SICK-R), the released unsup-SimCSE-RoBERTa-base models.
+_README_STS_AVG = {"start": 76.10, "bi": 80.47, "cross": 81.15}
+
+
+def _subset(pairs: SentencePairs, limit: int, seed: int) -> SentencePairs:
+    if limit <= 0 or limit >= len(pairs):
+        return pairs
+    index = np.sort(np.random.default_rng(seed).choice(len(pairs), size=limit, replace=False))
+    return SentencePairs([pairs.sentence1[i] for i in index], [pairs.sentence2[i] for i in index],
+                         None if pairs.scores is None else pairs.scores[index], pairs.name)
+
+
+def _unique_unlabelled(parts: list[SentencePairs], name: str) -> SentencePairs:
+    """The union of the parts' pairs without scores, exact duplicates dropped (as the official ``load_sts``)."""
+    seen: set[tuple[str, str]] = set()
+    first, second = [], []
+    for part in parts:
+        for a, b in zip(part.sentence1, part.sentence2):
+            if (a, b) not in seen:
+                seen.add((a, b))
+                first.append(a)
+                second.append(b)
+    return SentencePairs(first, second, None, name)
+
+
+def load_data(ctx: RunContext, config: dict[str, Any]) -> dict[str, Any]:
+    """``{"unlabelled", "dev", "test", "extra_tests"}`` for the run's dataset."""
+    seed = ctx.seed
+    extra: dict[str, SentencePairs] = {}
+    if ctx.dataset == "synthetic":
+        n = int(config["synthetic_pairs"])
+        if n < 12:
+            raise ConfigError(f"synthetic_pairs must be at least 12, got {n}")
+        train, dev, test = make_sts_sample(n, seed + 1, "synthetic-train"), make_sts_sample(n // 3, seed + 2, "synthetic-dev"), make_sts_sample(n // 3, seed + 3, "synthetic-test")
+        dev, test = _subset(dev, int(config["max_dev_pairs"]), seed), _subset(test, int(config["max_test_pairs"]), seed)
+        parts = [train, dev, test] if config["transductive"] else [train]
+    elif ctx.dataset == "stsb":
+        folder = ctx.require_data_dir("the STS-B files sts-train.csv, sts-dev.csv, sts-test.csv")
+        train, dev, test = (load_stsb(folder, s) for s in ("train", "dev", "test"))
+        dev, test = _subset(dev, int(config["max_dev_pairs"]), seed), _subset(test, int(config["max_test_pairs"]), seed)
+        parts = [train, dev, test] if config["transductive"] else [train]
+        years = folder.parent / "sts12-16"
+        if config["sts_avg"] and years.is_dir():
+            extra = {f"sts{y % 100}": load_sts_year(years, y) for y in (2012, 2013, 2014, 2015, 2016)}
+            extra["stsb"] = test
+    elif ctx.dataset == "sts12-16":
+        folder = ctx.require_data_dir("the SemEval STS files 2012.test.tsv ... 2016.test.tsv and 2012_to_2016.test.tsv")
+        years = {f"sts{y % 100}": _subset(load_sts_year(folder, y), int(config["max_test_pairs"]), seed) for y in (2012, 2013, 2014, 2015, 2016)}
+        parts = [load_sts_year(folder, "2012_to_2016", labeled_only=False)]
+        stsb = folder.parent / "stsb"
+        dev = None
+        if stsb.is_dir():  # the paper's sts task also learns from the STS-B pairs and selects on STS-B dev
+            splits = {s: load_stsb(stsb, s) for s in ("train", "dev", "test")}
+            parts += list(splits.values())
+            dev = _subset(splits["dev"], int(config["max_dev_pairs"]), seed)
+        test = None
+        extra = dict(years)
+        if stsb.is_dir():
+            extra["stsb"] = splits["test"]
+    elif ctx.dataset == "tsv":
+        folder = ctx.require_data_dir("train.tsv (unlabelled pairs), test.tsv (sentence1, sentence2, score) and optionally dev.tsv")
+        if float(config["score_min"]) >= float(config["score_max"]):
+            raise ConfigError(f"score_min must be below score_max, got {config['score_min']} and {config['score_max']}")
+        score_range = (float(config["score_min"]), float(config["score_max"]))
+        train = load_pairs_tsv(folder / "train.tsv")
+        test = load_pairs_tsv(folder / "test.tsv", score_range=score_range, require_scores=True)
+        dev = load_pairs_tsv(folder / "dev.tsv", score_range=score_range, require_scores=True) if (folder / "dev.tsv").is_file() else None
+        parts = [train] + ([p for p in (dev, test) if p is not None] if config["transductive"] else [])
+    else:
+        raise ConfigError(f"transencoder does not know dataset '{ctx.dataset}'")
+    unlabelled = _subset(_unique_unlabelled(parts, f"{ctx.dataset}-unlabelled"), int(config["max_train_pairs"]), seed)
+    return {"unlabelled": unlabelled, "dev": dev, "test": test, "extra_tests": extra}
+
+
+def _stop_after_phases() -> int | None:
+    value = os.environ.get(STOP_AFTER_PHASES_ENV)
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{STOP_AFTER_PHASES_ENV} must be a positive integer, got {value!r}") from exc
+    if number < 1:
+        raise ConfigError(f"{STOP_AFTER_PHASES_ENV} must be a positive integer, got {value!r}")
+    return number
+
+
+def _sts_avg(model, tests: dict[str, SentencePairs]) -> tuple[float, dict[str, float]]:
+    per = {name: evaluate(model, pairs) for name, pairs in tests.items()}
+    return float(np.mean(list(per.values()))), per
+
+
+def _figure(ctx: RunContext, result: DistillResult, cycles: int, names: list[str]) -> Path | None:
+    if not ctx.make_figures:
+        return None
+    fig, ax = new_figure(figsize=(6.4, 4.0))
+    metric = "test" if result.start[0].get("test") is not None else "dev"
+    styles = ["-", "--", ":"]
+    for k, name in enumerate(names):
+        for kind, marker in (("bi", "o"), ("cross", "s")):
+            ys = [result.start[k][metric] if kind == "bi" else None] + [
+                next(h[metric] for h in result.history if h["cycle"] == c and h["kind"] == kind and h["model"] == k) for c in range(1, cycles + 1)
+            ]
+            xs = [x for x, y in zip(range(cycles + 1), ys) if y is not None]
+            ax.plot(xs, [y for y in ys if y is not None], linestyle=styles[k % 3], marker=marker, label=f"{kind} ({name})")
+        ax.axhline(result.start[k][metric] + 1.0, color="grey", linewidth=0.8, linestyle=styles[k % 3], label=f"start bi + 1.0 ({name})")
+    ax.set_xlabel("cycle (0 = untouched bi-encoder)")
+    ax.set_ylabel(f"Spearman x100 ({metric})")
+    ax.set_xticks(range(cycles + 1))
+    ax.set_title(f"Trans-Encoder {'mutual' if len(names) > 1 else 'self'}-distillation on {ctx.dataset}")
+    ax.legend(fontsize=7)
+    return save_figure(fig, ctx.out_dir / f"transencoder_cycles_{'mutual' if len(names) > 1 else 'self'}.png")
+
+
+def run(ctx: RunContext) -> ExperimentResult:
+    config = ctx.config(DEFAULTS, QUICK, CHOICES)
+    data = load_data(ctx, config)
+    distill = DistillConfig(
+        cycles=int(config["cycles"]), cross_epochs=int(config["cross_epochs"]), bi_epochs=int(config["bi_epochs"]),
+        cross_batch_size=int(config["cross_batch_size"]), bi_batch_size=int(config["bi_batch_size"]),
+        cross_lr=float(config["cross_lr"]), bi_lr=float(config["bi_lr"]), cross_max_length=int(config["cross_max_length"]),
+        bi_max_length=int(config["bi_max_length"]), eval_steps=int(config["eval_steps"]),
+        init_with_new_models=bool(config["init_with_new_models"]),
+    )
+    mutual = config["mode"] == "mutual"
+    models = [str(config["bi_model"])] + ([str(config["second_model"])] if mutual else [])
+    if mutual and models[0] == models[1]:
+        raise ConfigError("mode=mutual needs two different pretrained models (bi_model and second_model are the same)")
+    names = [Path(m).name if os.sep in m else m for m in models]
+    trans = TransEncoder(models, config=distill, checkpoint_dir=ctx.checkpoint_dir, seed=ctx.seed, device=ctx.device)
+    test, dev = data["test"], data["dev"]
+    extra = data["extra_tests"]
+    result = trans.fit(data["unlabelled"], dev=dev, test=test, max_phases=_stop_after_phases())
+
+    def row(scores: dict[str, float | None]) -> dict[str, float | None]:
+        return {"spearman_test": scores.get("test"), "spearman_dev": scores.get("dev")}
+
+    suffixes = [""] + (["_b"] if mutual else [])
+    tag = "_mutual" if mutual else ""
+    results: dict[str, dict[str, float | None]] = {}
+    for k, suffix in enumerate(suffixes):
+        results[f"start_bi{suffix}"] = row(result.start[k])
+    for h in result.history:
+        results[f"{h['kind']}{tag}{suffixes[h['model']]}_cycle{h['cycle']}"] = row(h)
+    for k, suffix in enumerate(suffixes):
+        for kind in ("bi", "cross"):
+            chosen = result.selected[kind][k]
+            h = next(x for x in result.history if x["cycle"] == chosen and x["kind"] == kind and x["model"] == k)
+            results[f"{kind}{tag}{suffix}"] = {**row(h), "cycle": float(chosen)}
+    for kind, scores in result.ensemble.items():
+        results[f"{kind}{tag}_ensemble"] = row(scores)
+
+    notes = [
+        f"unlabelled pairs learnt from: {len(data['unlabelled'])} ({'transductive: train, dev and test pairs without scores' if config['transductive'] else 'train pairs only'}); "
+        f"dev {len(dev) if dev is not None else 0} pairs for cycle selection; test {len(test) if test is not None else 0} pairs reported only.",
+        f"pretrained model(s): {', '.join(names)}; the cross-encoder starts every cycle from the same checkpoint with a new one-logit head.",
+        "selected cycle (on dev): " + ", ".join(f"{kind} {names[k]}: cycle {c}" for kind in ("bi", "cross") for k, c in enumerate(result.selected[kind])),
+        f"target of the issue: best final model >= start_bi + 1.0 = {result.start[0]['test'] + 1.0:.2f}" if result.start[0].get("test") is not None else "",
+        "start_cross_zero_shot is not reported: the cross-encoder's one-logit head is new (random) before the first cycle.",
+    ]
+    if extra:
+        tests = {name: pairs for name, pairs in extra.items()}
+        for k, suffix in enumerate(suffixes):
+            if k == 0 or mutual:
+                from iclr22.transencoder.model import BiEncoder
+
+                start_model = BiEncoder.load(models[k], distill.bi_max_length, ctx.device)
+                for key, model in ((f"start_bi{suffix}", start_model), (f"bi{tag}{suffix}", result.bi_encoders[k]), (f"cross{tag}{suffix}", result.cross_encoders[k])):
+                    avg, per = _sts_avg(model, tests)
+                    results[key]["sts_avg"] = avg
+                    for name, value in per.items():
+                        results[key][f"spearman_{name}"] = value
+        notes.append(f"sts_avg: mean Spearman over {', '.join(extra)} ('all' setting per year; SICK-R is not available, so {len(extra)} sets, not the README's 7).")
+    if ctx.dataset == "sts12-16":
+        for key, values in results.items():
+            years = [values.get(f"spearman_sts{y}") for y in (12, 13, 14, 15, 16)]
+            if all(v is not None for v in years):
+                values["spearman_test"] = float(np.mean(years))  # type: ignore[arg-type]
+    paper: dict[str, dict[str, float | None]] = {}
+    if ctx.dataset in ("stsb", "sts12-16") and extra:  # the README reports STS averages only
+        paper = {"start_bi": {"sts_avg": _README_STS_AVG["start"]}, f"bi{tag}": {"sts_avg": _README_STS_AVG["bi"]},
+                 f"cross{tag}": {"sts_avg": _README_STS_AVG["cross"]}}
+        notes.append("paper: the official README's STS avg. (7 sets incl. SICK-R) of unsup-SimCSE-RoBERTa-base and its released "
+                     "trans-encoder bi/cross models; a different backbone (our MiniLM is supervised) and 6 vs 7 test sets.")
+
+    resumed = [p for p in result.phase_times if p["resumed"]]
+    total_wall = sum(p["wall_seconds"] or 0 for p in result.phase_times)
+    total_cpu = sum(p["cpu_seconds"] or 0 for p in result.phase_times)
+    if resumed:
+        notes.append(f"resumed: {len(resumed)} of {len(result.phase_times)} phases were loaded from checkpoints of earlier invocations; "
+                     f"the phases' own compute time sums to {total_wall:.0f} s wall / {total_cpu:.0f} s CPU (wall_seconds counts this invocation only).")
+    lines = ["| phase | wall s | CPU s | from an earlier invocation |", "|---|---|---|---|"]
+    lines += [f"| {p['phase']} | {p['wall_seconds']} | {p['cpu_seconds']} | {'yes' if p['resumed'] else 'no'} |" for p in result.phase_times]
+    lines.append(f"| **sum** | {total_wall:.1f} | {total_cpu:.1f} | |")
+
+    figures = []
+    figure = _figure(ctx, result, distill.cycles, names)
+    if figure is not None:
+        figures.append(figure)
+    config_out = dict(config)
+    config_out["unlabelled_pairs"] = len(data["unlabelled"])
+    config_out["phase_seconds_sum"] = round(total_wall, 1)
+    return ExperimentResult(results=results, paper=paper, config=config_out, figures=figures,
+                            notes=[n for n in notes if n], sections={"Phase times": "\n".join(lines)})
