@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 from iclr22.core.errors import ConfigError, DataError
 
-__all__ = ["progress", "progress_enabled", "EarlyStopping", "save_checkpoint", "load_checkpoint", "fit_epochs"]
+__all__ = [
+    "atomic_write","progress", "progress_enabled", "EarlyStopping", "save_checkpoint", "load_checkpoint", "fit_epochs"]
 
 T = TypeVar("T")
 
@@ -96,20 +97,24 @@ class EarlyStopping:
             setattr(self, key, value)
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """Write ``state`` (tensors, numbers, strings, lists and dicts of them) atomically.
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp)`` on a file next to ``path``, then rename it to ``path``.
 
-    The file is written next to its final name and renamed, so an interrupted save never leaves a
-    truncated checkpoint behind.
+    An interrupted save never leaves a truncated file behind: readers see the old file or the new one.
     """
-    import torch
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
+    write(tmp)
     os.replace(tmp, path)
     return path
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
+    """Write ``state`` (tensors, numbers, strings, lists and dicts of them) atomically (:func:`atomic_write`)."""
+    import torch
+
+    return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import math
 import os
@@ -38,7 +39,7 @@ import numpy as np
 import torch
 
 from iclr22.core.errors import ConfigError, DataError, Iclr22Error
-from iclr22.core.training import progress
+from iclr22.core.training import atomic_write, progress
 from iclr22.data.sentence_pairs import SentencePairs
 from iclr22.transencoder.model import BiEncoder, CrossEncoder
 
@@ -255,6 +256,12 @@ def _fit(
             "best_dev_during_training": None if best_state is None else best_score, "best_step": best_step}
 
 
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
 def train_cross_encoder(
     cross: CrossEncoder,
     pairs: SentencePairs,
@@ -425,10 +432,7 @@ class TransEncoder:
         path = self._state_path()
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(state, indent=2), encoding="utf-8"))
 
     def _save_model(self, model: BiEncoder | CrossEncoder, name: str) -> None:
         if self.checkpoint_dir is None:
@@ -444,11 +448,8 @@ class TransEncoder:
 
     def _save_labels(self, labels: np.ndarray, name: str) -> None:
         if self.checkpoint_dir is not None:
-            path = self.checkpoint_dir / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path.with_name(path.name + ".tmp"), "wb") as handle:
-                np.save(handle, labels, allow_pickle=False)
-            os.replace(path.with_name(path.name + ".tmp"), path)
+            # through a handle: np.save given a path would append ".npy" to the temporary name
+            atomic_write(self.checkpoint_dir / name, lambda tmp: tmp.write_bytes(_npy_bytes(labels)))
 
     def _load_labels(self, name: str) -> np.ndarray:
         assert self.checkpoint_dir is not None
