@@ -21,11 +21,27 @@ def test_quick_run_writes_valid_metrics_and_figures(tmp_path):
             assert row[f"r2_{split}"] is not None
             assert row[f"r2_{split}"] == pytest.approx(np.mean([row[f"r2_{split}_{f}"] for f in FACTORS]))
         assert row["r2_extrapolation_ood_factor"] is not None and row["r2_random_heldin"] is not None
+        # the factor x factor table: in the results for extrapolation only, the interpolation one in report.md
+        assert "r2_extrapolation_only_scale_ood_scale" in row
+        assert not any(key.startswith("r2_interpolation_only_") for key in row)
     assert metrics["paper"]["pcl"]["r2_extrapolation"] == 66.7
     for figure in metrics["figures"]:
         assert (tmp_path / figure).stat().st_size > 1000
     assert {"splits.png", "r2_per_split.png", "r2_extrapolation_per_factor.png"} <= set(metrics["figures"])
-    assert "extrapolation:" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "extrapolation:" in report and "cnn / interpolation, only scale OOD" in report
+    assert any("epochs (peak lr) per family: cnn 1 (0.001), mlp 1 (0.001)" in note for note in metrics["notes"])
+
+
+def test_each_family_gets_its_own_epoch_budget_unless_epochs_is_set():
+    from iclr22.idgbench.experiment import DEFAULTS, FAMILY_EPOCHS, FAMILY_LR, _training_config
+
+    default = {f: _training_config(f, dict(DEFAULTS), "cpu") for f in FAMILY_EPOCHS}
+    assert {f: t.epochs for f, t in default.items()} == FAMILY_EPOCHS
+    assert {f: t.lr for f, t in default.items()} == FAMILY_LR and FAMILY_LR["vit"] == 2e-3
+    assert default["betavae"].readout == "mlp"
+    assert {_training_config(f, DEFAULTS | {"epochs": 2}, "cpu").epochs for f in FAMILY_EPOCHS} == {2}
+    assert {_training_config(f, DEFAULTS | {"lr": 3e-4}, "cpu").lr for f in FAMILY_EPOCHS} == {3e-4}
 
 
 @pytest.mark.parametrize(
@@ -35,6 +51,9 @@ def test_quick_run_writes_valid_metrics_and_figures(tmp_path):
         (["--set", "splits=diagonal"], "splits: unknown ['diagonal']"),
         (["--set", "split_factors=colour"], "unknown factor 'colour'"),
         (["--set", "num_train=0"], "num_train"),
+        (["--set", "epochs=-1"], "epochs"),
+        (["--set", "lr=-0.1"], "lr"),
+        (["--set", "readout=forest"], "readout"),
         (["--dataset", "mpi3d"], "does not know dataset 'mpi3d'"),
     ],
 )

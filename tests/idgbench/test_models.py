@@ -8,8 +8,8 @@ import torch
 
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.idgbench.benchmark import Benchmark
-from iclr22.idgbench.model import MODEL_FAMILIES, BetaVAE, build_model
-from iclr22.idgbench.train import FactorRegressor, TrainingConfig, fit_linear_readout, fit_regressor, predict
+from iclr22.idgbench.model import MODEL_FAMILIES, BetaVAE, LinearReadout, MLPReadout, build_model
+from iclr22.idgbench.train import FactorRegressor, TrainingConfig, fit_linear_readout, fit_mlp_readout, fit_regressor, predict, scheduled_lr
 
 
 @pytest.mark.parametrize("family", MODEL_FAMILIES)
@@ -141,3 +141,52 @@ def test_heldin_images_are_unseen_training_cells_and_modularity_keys():
             others = [scores[f"rsquared_only_{name}_ood_{other}"] for other in space.metric_names if other != name]
             assert others == pytest.approx([1.0] * len(others))
     assert any(key.startswith("rsquared_only_") for key in scores)
+
+
+def test_mlp_readout_reads_a_non_linear_code_that_a_linear_readout_cannot():
+    # a factor stored as the magnitude of one representation unit (|h|): no linear map recovers it
+    rng = np.random.default_rng(0)
+    codes = rng.uniform(-1, 1, size=(2000, 1, 2)).astype(np.float32)
+    targets = np.abs(codes.reshape(-1, 2)[:, :1])
+    encoder = torch.nn.Flatten()
+    mlp = fit_mlp_readout(encoder, codes, targets, epochs=40)
+    linear = fit_linear_readout(encoder, codes, targets)
+    r2 = lambda model: 1 - np.mean((predict(model, codes) - targets) ** 2) / targets.var()  # noqa: E731
+    assert r2(mlp) > 0.95 and r2(linear) < 0.1
+
+
+def test_beta_vae_regressor_uses_the_configured_readout():
+    rng = np.random.default_rng(0)
+    images = (rng.random((64, 64, 64)) > 0.9).astype(np.uint8)
+    targets = rng.random((64, 5)).astype(np.float32)
+    for readout, kind in (("mlp", MLPReadout), ("linear", LinearReadout)):
+        reg = FactorRegressor("betavae", TrainingConfig(epochs=1, batch_size=32, readout=readout)).fit(images, targets)
+        assert isinstance(reg.model_.readout, kind)
+        assert reg.predict(images).shape == (64, 5)
+    with pytest.raises(ConfigError, match="readout"):
+        TrainingConfig(readout="forest").check()
+
+
+def test_learning_rate_warms_up_linearly_then_decays_to_zero():
+    config = TrainingConfig(lr=1e-3, warmup=0.1)
+    rates = [scheduled_lr(config, step, 100) for step in range(100)]
+    np.testing.assert_allclose(rates[:10], 1e-3 * np.arange(1, 11) / 10)  # warm-up reaches the peak at step 9
+    assert rates[10] == pytest.approx(1e-3) and all(a >= b for a, b in zip(rates[10:], rates[11:])) and rates[-1] < 1e-5
+    assert scheduled_lr(TrainingConfig(lr=1e-3), 0, 100) == pytest.approx(1e-3)  # no warm-up: cosine from the peak
+    assert scheduled_lr(TrainingConfig(lr=1e-3, lr_schedule="constant", warmup=0.5), 80, 100) == 1e-3
+    with pytest.raises(ConfigError, match="warmup"):
+        TrainingConfig(warmup=1.0).check()
+
+
+def test_vit_conv_stem_makes_the_same_token_grid_as_patches():
+    from iclr22.idgbench.model import ViT
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 64, 64)
+    for stem in ("patch", "conv"):
+        vit = ViT(64, 1, 5, patch_size=8, stem=stem)
+        assert vit.patchify(x).shape == (2, 64, 8, 8) and vit(x).shape == (2, 5)
+    with pytest.raises(ConfigError, match="power-of-2"):
+        ViT(48, 1, 5, patch_size=6, stem="conv")
+    with pytest.raises(ConfigError, match="stem"):
+        ViT(64, 1, 5, stem="hybrid")

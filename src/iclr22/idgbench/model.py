@@ -27,6 +27,7 @@ __all__ = [
     "ViT",
     "BetaVAE",
     "LinearReadout",
+    "MLPReadout",
     "EncoderWithReadout",
     "build_model",
     "count_parameters",
@@ -188,17 +189,21 @@ class ResNet(nn.Module):
 
 
 class ViT(nn.Module):
-    """A tiny vision transformer: non-overlapping patches, learned positions, pre-norm encoder, mean pooling.
+    """A tiny vision transformer: patch tokens, learned positions, pre-norm encoder, mean pooling.
 
     Args:
         image_size: Height = width of the input.
         in_channels: Image channels.
         num_factors: Number of outputs.
-        patch_size: Side of a patch (``image_size`` must be a multiple).
+        patch_size: Side of a patch (``image_size`` must be a multiple); a power of 2 with ``stem="conv"``.
         dim: Token width.
         depth: Transformer layers.
         heads: Attention heads.
         mlp_ratio: Width of the feed-forward layer relative to ``dim``.
+        stem: How tokens are made. ``"patch"``: one linear map per non-overlapping patch (the original ViT).
+            ``"conv"``: a stack of 3×3 stride-2 convolutions with batch norm and ReLU down to the patch grid,
+            then a 1×1 convolution (Xiao et al., 2021, "Early convolutions help transformers see better"),
+            the same number of tokens.
     """
 
     def __init__(
@@ -211,12 +216,26 @@ class ViT(nn.Module):
         depth: int = 4,
         heads: int = 4,
         mlp_ratio: int = 2,
+        stem: str = "conv",
     ) -> None:
         super().__init__()
         if image_size % patch_size:
             raise ConfigError(f"ViT: image size {image_size} is not a multiple of patch size {patch_size}")
+        if stem not in ("patch", "conv"):
+            raise ConfigError(f"ViT: stem must be 'patch' or 'conv', got {stem!r}")
         num_patches = (image_size // patch_size) ** 2
-        self.patchify = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
+        if stem == "patch":
+            self.patchify: nn.Module = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
+        else:
+            if patch_size & (patch_size - 1):
+                raise ConfigError(f"ViT: a conv stem needs a power-of-2 patch size, got {patch_size}")
+            layers: list[nn.Module] = []
+            channels, width = in_channels, max(dim // patch_size * 2, 8)
+            for _ in range(patch_size.bit_length() - 1):  # log2(patch_size) halvings
+                layers += [nn.Conv2d(channels, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+                channels, width = width, min(width * 2, dim)
+            layers.append(nn.Conv2d(channels, dim, kernel_size=1))
+            self.patchify = nn.Sequential(*layers)
         self.position = nn.Parameter(torch.zeros(1, num_patches, dim))
         layer = nn.TransformerEncoderLayer(dim, heads, dim * mlp_ratio, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
@@ -305,6 +324,32 @@ class LinearReadout(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         return self.linear(h)
+
+
+class MLPReadout(nn.Module):
+    """A non-linear readout from a representation to the factors: ReLU MLP, linear output.
+
+    Args:
+        in_features: Representation size.
+        num_factors: Number of outputs.
+        hidden: Widths of the hidden layers.
+    """
+
+    def __init__(self, in_features: int, num_factors: int, hidden: tuple[int, ...] = (256, 256)) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_features
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers.append(nn.Linear(width, num_factors))
+        self.net = nn.Sequential(*layers)
+
+    def reset_parameters(self) -> None:
+        _reset_all(self)
+
+    def forward(self, h: Tensor) -> Tensor:
+        return self.net(h)
 
 
 class EncoderWithReadout(nn.Module):

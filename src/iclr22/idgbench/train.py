@@ -3,8 +3,9 @@
 Supervised families (MLP, CNN, CoordConv, ResNet, ViT) regress all normalised factors end to end with
 the mean squared error — categorical factors such as shape are regressed like the others, there is no
 classification head (the paper's protocol). The β-VAE is first trained without labels on the same
-training images; a linear readout from its posterior means to the factors is then fit on the training
-labels by least squares (closed form, so the readout itself adds no optimisation noise).
+training images; a readout from its frozen posterior means to the factors is then fit on the training
+labels — by default a small MLP trained with MSE (like the readout the paper trains on the representations
+of its un- and weakly supervised models), or a linear map by ridge least squares (``readout="linear"``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from torch import nn
 
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.training import fit_epochs
-from iclr22.idgbench.model import MODEL_FAMILIES, BetaVAE, EncoderWithReadout, LinearReadout, build_model
+from iclr22.idgbench.model import MODEL_FAMILIES, BetaVAE, EncoderWithReadout, LinearReadout, MLPReadout, build_model
 
-__all__ = ["images_to_tensor", "predict", "fit_regressor", "fit_beta_vae", "fit_linear_readout", "FactorRegressor", "TrainingConfig"]
+__all__ = ["images_to_tensor", "predict", "fit_regressor", "fit_beta_vae", "fit_linear_readout", "fit_mlp_readout", "scheduled_lr", "FactorRegressor", "TrainingConfig"]
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -94,11 +95,15 @@ class TrainingConfig:
         batch_size: Images per step.
         lr: Adam learning rate (the peak, with a schedule).
         lr_schedule: ``"cosine"`` (decay to 0 over all steps of the supervised training) or ``"constant"``.
+        warmup: Share of the supervised steps over which the learning rate rises linearly from 0 to ``lr``
+            before the schedule starts (0: none).
         weight_decay: Adam weight decay.
         vae_lr: Adam learning rate of the β-VAE (disentanglement_lib uses 1e-4; more is needed for few epochs).
         vae_epochs: Passes of unsupervised β-VAE training (``None``: ``epochs``).
         beta: β of the β-VAE.
-        ridge: L2 penalty of the β-VAE's least-squares readout.
+        readout: How the β-VAE's frozen posterior means are read out: ``"mlp"`` (a small MLP trained with
+            MSE, :func:`fit_mlp_readout`) or ``"linear"`` (ridge least squares, :func:`fit_linear_readout`).
+        ridge: L2 penalty of the linear readout.
         device: ``"cpu"`` or ``"cuda[:N]"``; batches are moved there one at a time.
     """
 
@@ -106,10 +111,12 @@ class TrainingConfig:
     batch_size: int = 64
     lr: float = 1e-3
     lr_schedule: str = "cosine"
+    warmup: float = 0.0
     weight_decay: float = 0.0
     vae_lr: float = 5e-4
     vae_epochs: int | None = None
     beta: float = 4.0
+    readout: str = "mlp"
     ridge: float = 1e-3
     device: str = "cpu"
 
@@ -118,6 +125,10 @@ class TrainingConfig:
             raise ConfigError(f"epochs and batch_size must be positive, got {self.epochs} and {self.batch_size}")
         if self.lr_schedule not in ("cosine", "constant"):
             raise ConfigError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")
+        if not 0.0 <= self.warmup < 1.0:
+            raise ConfigError(f"warmup is a share of the training steps in [0, 1), got {self.warmup}")
+        if self.readout not in ("mlp", "linear"):
+            raise ConfigError(f"readout must be 'mlp' or 'linear', got {self.readout!r}")
         if self.lr <= 0 or self.vae_lr <= 0:
             raise ConfigError(f"learning rates must be positive, got lr={self.lr}, vae_lr={self.vae_lr}")
 
@@ -138,6 +149,18 @@ def _batches(num: int, batch_size: int, seed: int, epoch: int):
     order = torch.randperm(num, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
     for start in range(0, num, batch_size):
         yield order[start : start + batch_size].numpy()
+
+
+def scheduled_lr(config: TrainingConfig, step: int, total_steps: int) -> float:
+    """The learning rate at a global step: linear warm-up over ``config.warmup`` of the steps, then constant
+    or cosine decay to 0 at ``total_steps``. A function of the step alone, so a resumed run follows the same
+    schedule."""
+    warmup_steps = int(config.warmup * total_steps)
+    if step < warmup_steps:
+        return config.lr * (step + 1) / warmup_steps
+    if config.lr_schedule == "constant":
+        return config.lr
+    return 0.5 * config.lr * (1.0 + math.cos(math.pi * (step - warmup_steps) / (total_steps - warmup_steps)))
 
 
 def fit_regressor(
@@ -173,18 +196,12 @@ def fit_regressor(
     steps_per_epoch = math.ceil(len(images) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
 
-    def learning_rate(step: int) -> float:
-        # a function of the global step alone, so a resumed run follows the same schedule
-        if config.lr_schedule == "constant":
-            return config.lr
-        return 0.5 * config.lr * (1.0 + math.cos(math.pi * step / total_steps))
-
     def train_epoch(epoch: int) -> dict[str, float]:
         model.train()
         total, count = 0.0, 0
         for i, rows in enumerate(_batches(len(images), config.batch_size, seed, epoch)):
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(epoch * steps_per_epoch + i)
+                group["lr"] = scheduled_lr(config, epoch * steps_per_epoch + i, total_steps)
             x, y = images_to_tensor(images[rows]).to(device), target_tensor[rows].to(device)
             loss = nn.functional.mse_loss(model(x), y)
             optimizer.zero_grad(set_to_none=True)
@@ -232,6 +249,48 @@ def fit_beta_vae(
 
     epochs = config.vae_epochs or config.epochs
     return fit_epochs(vae, optimizer, train_epoch, None, epochs, checkpoint_path=checkpoint_path, checkpoint_every=1, desc=desc, restore_best=False).history
+
+
+def fit_mlp_readout(
+    encoder: nn.Module,
+    images: np.ndarray,
+    targets: np.ndarray,
+    hidden: tuple[int, ...] = (256, 256),
+    epochs: int = 30,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> EncoderWithReadout:
+    """Fit an MLP ``ŷ = g(h)`` with MSE on frozen representations ``h = encoder(x)``.
+
+    The representations are computed once; the readout (``hidden`` ReLU layers) is trained with Adam and a
+    cosine-decayed learning rate over ``epochs`` passes. Cheap: the inputs are the encoder's outputs, not images.
+
+    Returns:
+        The encoder and its readout as one module mapping images to factors.
+    """
+    _check_training_data(images, targets)
+    features = torch.as_tensor(predict(encoder, images), dtype=torch.float32)
+    target = torch.as_tensor(np.asarray(targets), dtype=torch.float32)
+    torch.manual_seed(seed)
+    readout = MLPReadout(features.shape[1], target.shape[1], hidden)
+    optimizer = torch.optim.Adam(readout.parameters(), lr=lr)
+    total_steps = epochs * math.ceil(len(features) / batch_size)
+    step = 0
+    readout.train()
+    for epoch in range(epochs):
+        for rows in _batches(len(features), batch_size, seed, epoch):
+            for group in optimizer.param_groups:
+                group["lr"] = 0.5 * lr * (1.0 + math.cos(math.pi * step / total_steps))
+            loss = nn.functional.mse_loss(readout(features[rows]), target[rows])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+    readout.eval()
+    for parameter in encoder.parameters():
+        parameter.requires_grad_(False)
+    return EncoderWithReadout(encoder, readout.to(_device_of(encoder)))
 
 
 def fit_linear_readout(encoder: nn.Module, images: np.ndarray, targets: np.ndarray, ridge: float = 1e-3) -> EncoderWithReadout:
@@ -294,7 +353,10 @@ class FactorRegressor:
         model = build_model(self.family, image_shape, int(np.asarray(targets).shape[1]))
         if isinstance(model, BetaVAE):
             self.history_ = fit_beta_vae(model, images, self.config, self.seed, self._checkpoint(f"{self.family}-vae"), desc="beta-vae")
-            self.model_ = fit_linear_readout(model, images, targets, self.config.ridge)
+            if self.config.readout == "mlp":
+                self.model_ = fit_mlp_readout(model, images, targets, seed=self.seed)
+            else:
+                self.model_ = fit_linear_readout(model, images, targets, self.config.ridge)
         else:
             self.history_ = fit_regressor(model, images, targets, self.config, self.seed, self._checkpoint(self.family), desc=self.family)
             self.model_ = model
