@@ -8,9 +8,11 @@
    extrapolated linearly to N refits (each refit costs the same: one d x d Gram matrix over N-1 rows, a
    Cholesky factorisation and a solve), and its LOO predictions on those samples are checked against the
    closed form.
-2. Memory: the peak resident memory added by the closed-form LOO + derivative (a fresh subprocess that
-   computes them minus one that only builds the data), for growing N at fixed d. O(N d + d^2) grows
-   linearly in N, a few N x d arrays; an N x N hat matrix would add 8 N^2 bytes (763 MiB at N = 10,000).
+2. Memory: for growing N at fixed d, in a fresh subprocess per N, how far the closed-form LOO + derivative
+   raise the process's peak resident memory above what it held once the data were built (in place, so
+   that building them peaks at one N x d array), and the largest tensor any torch op returned in the
+   forward and backward pass (recorded by a dispatch mode). O(N d + d^2) grows linearly in N, a few
+   N x d arrays; an N x N hat matrix would take 8 N^2 bytes (763 MiB at N = 10,000).
 """
 
 from __future__ import annotations
@@ -28,29 +30,50 @@ from iclr22.diva.model import WeightedRidgeSystem, loo_predictions, one_hot
 
 def problem(n: int, d: int, classes: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, d, generator=g, dtype=torch.float64) / d**0.5
+    z = torch.randn(n, d, generator=g, dtype=torch.float64).div_(d**0.5)  # in place: one N x d array at a time
     y = one_hot(torch.randint(0, classes, (n,), generator=g), classes)
     return z, y, torch.ones(n, dtype=torch.float64)
 
 
-def memory_child(n: int, d: int, classes: int, compute: bool) -> None:
-    """Run in a fresh subprocess: make the problem, optionally run the closed-form LOO + derivative, and
-    print the process's peak resident memory (MiB). The difference between the two kinds of child is what
-    the LOO and its derivative add at their peak."""
+def memory_child(n: int, d: int, classes: int) -> None:
+    """Run in a fresh subprocess: build the problem, then run the closed-form LOO + derivative, and print
+    by how much that raised the process's peak resident memory (MiB) and the largest tensor (elements)
+    any op returned on the way, backward pass included."""
     import resource
 
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class LargestTensor(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.numel = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            self.numel = max([self.numel] + [t.numel() for t in tree_leaves(out) if isinstance(t, torch.Tensor)])
+            return out
+
+    def peak_mib() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def loo_and_derivative(z: torch.Tensor, y: torch.Tensor, alpha: torch.Tensor) -> None:
+        weights = alpha.clone().requires_grad_(True)
+        ((loo_predictions(z, y, weights, 1.0) - y) ** 2).sum().backward()  # form="auto": primal for d <= N
+
     z, y, alpha = problem(n, d, classes)
-    if compute:
-        alpha.requires_grad_(True)
-        loss = ((loo_predictions(z, y, alpha, 1.0, "primal") - y) ** 2).sum()
-        loss.backward()
-    print(json.dumps({"n": n, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    before = peak_mib()
+    loo_and_derivative(z, y, alpha)
+    added = peak_mib() - before
+    with LargestTensor() as record:
+        loo_and_derivative(z, y, alpha)
+    print(json.dumps({"n": n, "added_mib": added, "largest_numel": record.numel}))
 
 
-def _peak(n: int, d: int, classes: int, compute: bool) -> float:
+def _child(n: int, d: int, classes: int) -> dict:
     command = [sys.executable, __file__, "--memory-child", str(n), "--d", str(d), "--classes", str(classes)]
-    out = subprocess.run(command + (["--compute"] if compute else []), capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -61,10 +84,9 @@ def main() -> None:
     parser.add_argument("--refits", type=int, default=20)
     parser.add_argument("--reg", type=float, default=1.0)
     parser.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--compute", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
-        memory_child(args.memory_child, args.d, args.classes, args.compute)
+        memory_child(args.memory_child, args.d, args.classes)
         return
     torch.set_num_threads(max(1, torch.get_num_threads()))
     z, y, alpha = problem(args.n, args.d, args.classes)
@@ -97,11 +119,14 @@ def main() -> None:
     print(f"speed-up, LOO + derivative: {brute_seconds / derivative_seconds:,.0f}x (brute force gives no derivative at all)")
     print(f"max |closed form - brute force| on the refitted samples: {max_error:.2e}")
 
-    print("\npeak memory added by closed-form LOO + derivative (fresh processes, d fixed):")
-    print(f"{'N':>8} {'added MiB':>10} {'N*d float64':>12} {'an N x N matrix':>16}")
+    print(f"\nclosed-form LOO + derivative, d = {args.d} fixed, a fresh process per N:")
+    print(f"{'N':>8} {'peak added':>11} {'largest tensor':>16} {'one N x d array':>16} {'an N x N matrix':>16}")
     for n in (args.n // 4, args.n // 2, args.n, 2 * args.n):
-        added = _peak(n, args.d, args.classes, True) - _peak(n, args.d, args.classes, False)
-        print(f"{n:>8} {added:>10.0f} {8 * n * args.d / 2**20:>8.0f} MiB {8 * n * n / 2**20:>12.0f} MiB")
+        child = _child(n, args.d, args.classes)
+        print(
+            f"{n:>8} {child['added_mib']:>7.0f} MiB {8 * child['largest_numel'] / 2**20:>12.1f} MiB "
+            f"{8 * n * args.d / 2**20:>12.1f} MiB {8 * n * n / 2**20:>12.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

@@ -203,3 +203,88 @@ def test_loo_error_predicts_a_dropped_sample_with_the_model_that_never_saw_it():
     targets = torch.nn.functional.one_hot(torch.as_tensor(noisy), 4).double()
     brute = brute_force_loo_predictions(z, targets, torch.as_tensor(weights), 2.0).numpy()
     assert loo_error(x, noisy, weights, reg=2.0) == pytest.approx(100.0 * np.mean(brute.argmax(1) != noisy))
+
+
+# Every public entry point turns the issue's four kinds of bad input into a DataError naming the problem.
+def _entry_points():
+    def pool_of(x, y):
+        return extend(x[:6], y[:6], x[6:], y[6:], k=2, reg=1.0)
+
+    return {
+        "DIVA.fit": lambda x, y, w: DIVA(reg=1.0, steps=1).fit(x, y, sample_weight=w),
+        "reweight": lambda x, y, w: reweight(x, y, weights=w, reg=1.0, steps=1),
+        "dataset_derivative": lambda x, y, w: dataset_derivative(x, y, weights=w, reg=1.0),
+        "find_label_issues": lambda x, y, w: find_label_issues(x, y, reg=1.0),
+        "select_reg": lambda x, y, w: select_reg(x, y, weights=w),
+        "loo_error": lambda x, y, w: loo_error(x, y, w, reg=1.0),
+        "extend": lambda x, y, w: pool_of(x, y),
+    }
+
+
+BAD_INPUT = {
+    "mismatched lengths": (lambda x, y, w: (x, y[:-1], None), r"labels but .* rows"),
+    "a single class": (lambda x, y, w: (x, np.full_like(y, 3), None), "single class"),
+    "NaN features": (lambda x, y, w: (np.where(np.arange(x.size).reshape(x.shape) == 7, np.nan, x), y, None), "NaN"),
+    "negative weights": (lambda x, y, w: (x, y, np.r_[np.ones(len(y) - 1), -0.5]), "non-negative"),
+}
+TAKES_WEIGHTS = {"DIVA.fit", "reweight", "dataset_derivative", "select_reg", "loo_error"}
+
+
+@pytest.mark.parametrize(
+    "entry, case", [(e, c) for e in _entry_points() for c in BAD_INPUT if c != "negative weights" or e in TAKES_WEIGHTS]
+)
+def test_every_entry_point_rejects_bad_input_with_data_error(entry, case):
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(12, 3)), np.arange(12) % 3
+    make, match = BAD_INPUT[case]
+    with pytest.raises(DataError, match=match):
+        _entry_points()[entry](*make(x, y, None))
+
+
+def test_detrimental_set_at_epsilon_is_exactly_the_non_negative_derivatives():
+    """The paper's rule (F1 at eps = 0): flag i iff dL/dalpha_i >= eps, i.e. down-weighting it lowers the loss."""
+    x, _, noisy, mask, _ = blobs(seed=9)
+    issues, scores = find_label_issues(x, noisy, return_scores=True)
+    assert set(issues) == set(np.flatnonzero(scores >= 0.0))
+    raised = find_label_issues(x, noisy, epsilon=float(np.median(scores[issues])))
+    assert set(raised) == set(np.flatnonzero(scores >= np.median(scores[issues]))) and len(raised) < len(issues)
+    # first-order meaning of the sign: a small step down on a flagged weight lowers L_LOO, on a helpful one raises it
+    worst, best = int(issues[0]), int(np.argmin(scores))
+    from iclr22.diva.train import _prepare, loo_loss
+
+    problem = _prepare(x, noisy)
+    reg = select_reg(x, noisy)
+    base = float(loo_loss(problem, problem.weights, reg))
+    assert scores[worst] > 0 > scores[best]
+    for index in (worst, best):
+        nudged = problem.weights.clone()
+        nudged[index] -= 1e-3
+        assert (float(loo_loss(problem, nudged, reg)) - base) * scores[index] < 0
+
+
+def test_f1_of_the_experiment_is_sklearns_f1():
+    from sklearn.metrics import f1_score as sklearn_f1
+
+    from iclr22.diva.experiment import f1_score
+
+    rng = np.random.default_rng(2)
+    truth, flagged = rng.random(200) < 0.1, rng.random(200) < 0.3
+    assert f1_score(flagged, truth) == pytest.approx(sklearn_f1(truth, flagged))
+
+
+def test_api_defaults_use_the_experiments_step_rule():
+    """``reweight`` and ``DIVA`` default to what ``iclr22 run diva`` does: eta and 1..3 steps chosen by LOO error."""
+    import inspect
+
+    from iclr22.diva.experiment import DEFAULTS
+    from iclr22.diva.train import DEFAULT_LR_GRID
+
+    assert DIVA().lr == inspect.signature(reweight).parameters["lr"].default == DEFAULTS["lr"] == "auto"
+    assert DIVA().steps == inspect.signature(reweight).parameters["steps"].default == DEFAULTS["steps"]
+    assert list(DEFAULT_LR_GRID) == DEFAULTS["lr_grid"]
+    x, _, noisy, _, _ = blobs(seed=10, noise=0.2)
+    result = reweight(x, noisy, reg=1.0)
+    errors = result.model.selection_errors_
+    assert set(errors) == {(eta, step) for eta in DEFAULT_LR_GRID for step in range(1, DEFAULTS["steps"] + 1)}
+    assert errors[(result.model.lr_, result.model.steps_)] == min(errors.values())
+    assert loo_error(x, noisy, result.weights, reg=1.0) == pytest.approx(min(errors.values()))

@@ -6,7 +6,7 @@ the closed-form solution of a linearised model (weighted ridge on fixed features
 
     >>> from iclr22.diva import DIVA, find_label_issues
     >>> issues = find_label_issues(embeddings, labels)            # ranked indices, most suspicious first
-    >>> model = DIVA(steps=3).fit(embeddings, labels)             # DIVA Reweight, then refit
+    >>> model = DIVA().fit(embeddings, labels)                    # DIVA Reweight, then refit
     >>> model.weights_, model.derivative_, model.predict(test_embeddings)
 
 This module holds only the method's spec and lazy re-exports, so reading it imports no torch.

@@ -407,7 +407,10 @@ class DIVA:
         reg: Ridge ``lambda``, or ``"auto"`` to pick it from ``reg_grid`` by the leave-one-out loss.
         reg_grid: Candidate ``lambda`` values relative to the mean squared feature norm.
         steps: Reweight gradient steps (the paper: 1–3; more over-fit the validation estimate). 0 keeps the
-            given weights. With ``lr="auto"`` the largest number of steps tried.
+            given weights. With ``lr="auto"`` the largest number of steps tried. Default 1: the paper notes
+            that its objective is an unbiased estimate of the test loss only at the first step, and the
+            leave-one-out error that judges the candidates keeps falling with further steps while the test
+            error rises (docs/methods/diva.md), so it cannot choose the step count.
         lr: ``eta``, the Reweight step size in units of the largest ``|dL/dalpha_i|`` at the first step (so
             the weight that moves most moves by ``eta`` in step one, whatever ``lambda`` and the feature
             scale; see the docs for why not the raw 0.1), or ``"auto"``: ``eta`` from ``lr_grid``
@@ -440,8 +443,8 @@ class DIVA:
         self,
         reg: float | str = "auto",
         reg_grid: Sequence[float] = DEFAULT_REG_GRID,
-        steps: int = 3,
-        lr: float | str = 1.0,
+        steps: int = 1,
+        lr: float | str = "auto",
         loss: str = "mse",
         objective: str = "auto",
         epsilon: float = 0.0,
@@ -617,8 +620,8 @@ def reweight(
     val_features: Any = None,
     val_labels: Any = None,
     weights: Any = None,
-    steps: int = 3,
-    lr: float | str = 1.0,
+    steps: int = 1,
+    lr: float | str = "auto",
     reg: float | str = "auto",
     loss: str = "mse",
     fit_intercept: bool = True,
@@ -626,8 +629,9 @@ def reweight(
     lr_grid: Sequence[float] = DEFAULT_LR_GRID,
 ) -> ReweightResult:
     """DIVA Reweight (Sec. 3.4): ``alpha <- max(0, alpha - lr * dL/dalpha / max|dL/dalpha_0|)`` for
-    ``steps`` steps, then refit. ``lr="auto"`` picks ``lr`` from ``lr_grid`` and the step count from
-    ``1..steps`` by the leave-one-out (or validation) classification error; see :class:`DIVA`."""
+    ``steps`` steps, then refit. ``lr="auto"`` (the default, as in ``iclr22 run diva``) picks ``lr`` from
+    ``lr_grid`` (and with ``steps > 1`` the step count from ``1..steps``) by the leave-one-out (or
+    validation) classification error; see :class:`DIVA`. ``reweight(X, y)`` equals ``DIVA().fit(X, y)``."""
     model = DIVA(reg=reg, steps=steps, lr=lr, loss=loss, fit_intercept=fit_intercept, form=form, lr_grid=lr_grid)
     model.fit(features, labels, weights, val_features, val_labels)
     return ReweightResult(model.weights_, model, model.loss_history_)
