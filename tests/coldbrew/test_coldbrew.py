@@ -207,6 +207,48 @@ def test_same_seed_same_numbers_and_resume(tmp_path: Path, small_graph) -> None:
     np.testing.assert_allclose(resumed.predict_proba(graph.x), first, atol=1e-6)
 
 
+def test_part2_validation_cache_matches_a_fresh_forward(small_graph, fitted) -> None:
+    # part 2 scores validation with ê, ẽ computed once (ξ1 is frozen); the kept epoch's score must be what a
+    # plain forward of the restored student gives
+    graph, _, _, val, _ = small_graph
+    recomputed = accuracy(torch.from_numpy(fitted.predict(graph.x[val])), torch.from_numpy(graph.y[val]))
+    assert recomputed == pytest.approx(fitted.history_["student_part2"]["val_acc"], abs=1e-4)
+
+
+def test_rows_slices_sparse_features_like_a_dense_gather() -> None:
+    from iclr22.coldbrew.train import _Rows
+
+    x = torch.zeros(50, 40)
+    x[torch.arange(50), torch.arange(50) % 40] = torch.rand(50) + 0.5
+    rows = _Rows(x)
+    assert rows.sparse
+    index = torch.tensor([7, 3, 3, 49, 0])
+    mask = torch.zeros(50, dtype=torch.bool)
+    mask[[1, 4, 30]] = True
+    for selector in (index, mask):
+        block = rows.fresh(selector)
+        assert block.layout == torch.sparse_csr and torch.equal(block.to_dense(), x[selector])
+
+
+def test_train_mode_accuracy_reads_the_gcn_with_dropout_and_keeps_the_rng(small_graph) -> None:
+    from iclr22.coldbrew.experiment import model_seed, train_mode_accuracy
+
+    graph, split, train, val, evaluation = small_graph
+    data = validate_graph(graph.x, split.edge_index, graph.y, train, val)
+    subsets = {"acc_overall": torch.from_numpy(evaluation)}
+    model = GCNSE(data.x.shape[1], 16, data.num_classes, 2, None, (False, False), dropout=0.0, norm="none")
+    with torch.no_grad():
+        eval_accuracy = accuracy(model(data.gnn_features(), data.adjacency()), data.y, subsets["acc_overall"])
+    assert train_mode_accuracy(model, data, subsets, 3, seed=0)["acc_overall"] == pytest.approx(eval_accuracy)  # no dropout
+    model.dropout = 0.9
+    state = torch.get_rng_state()
+    noisy = train_mode_accuracy(model, data, subsets, 3, seed=0)["acc_overall"]
+    assert torch.equal(torch.get_rng_state(), state) and not model.training
+    assert noisy != pytest.approx(eval_accuracy)
+    assert train_mode_accuracy(model, data, subsets, 0, seed=0) == {}
+    assert len({model_seed(0, name) for name in ("gcn", "sage", "gcn_se")} | {model_seed(1, "gcn")}) == 4
+
+
 def test_fit_accepts_pyg_data(small_graph) -> None:
     from torch_geometric.data import Data
 
@@ -281,6 +323,16 @@ def test_quick_cli_run_on_embedded_graph(tmp_path: Path) -> None:
             assert 0 <= results[model][metric] <= 100
     assert "fcr" in results["dataset"]
     assert metrics["headline"]["model"] == "coldbrew" and (tmp_path / "accuracy_by_split.png").is_file()
+
+
+def test_baselines_in_a_worker_process_give_the_same_numbers(tmp_path: Path) -> None:
+    quick = ["run", "coldbrew", "--quick", "--set", "synthetic_nodes=300", "--set", "models=gcn,mlp,gcn_se,coldbrew"]
+    assert main([*quick, "--set", "workers=1", "--out", str(tmp_path / "one")]) == 0
+    assert main([*quick, "--set", "workers=2", "--out", str(tmp_path / "two")]) == 0
+    one = read_metrics(tmp_path / "one" / "metrics.json")["results"]
+    two = read_metrics(tmp_path / "two" / "metrics.json")["results"]
+    assert one == two
+    assert {"gcn", "mlp", "gcn_se", "coldbrew", "gcn_train_mode", "gcn_se_train_mode"} <= set(one)
 
 
 def test_any_planetoid_name_runs_and_bad_files_exit_2(tmp_path: Path, capsys) -> None:

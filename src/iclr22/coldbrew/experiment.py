@@ -10,7 +10,11 @@ teacher, the MLP and label propagation.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +23,13 @@ import torch
 
 from iclr22.core.errors import ConfigError
 from iclr22.core.experiment import ExperimentResult, RunContext
+from iclr22.core.seed import seed_everything
 from iclr22.coldbrew.datasets import load_planetoid_graph, make_cold_start_graph, row_normalize
 from iclr22.coldbrew.model import NORMS, mean_adjacency
 from iclr22.coldbrew.splits import LABEL_SPLITS, SPLIT_RULES, degree_split, label_split
 from iclr22.coldbrew.train import (
     ColdBrew,
+    GraphTensors,
     TrainSettings,
     accuracy,
     feature_contribution_ratio,
@@ -36,6 +42,7 @@ from iclr22.coldbrew.train import (
 )
 
 MODELS = ("gcn", "sage", "mlp", "graphmlp", "gcn_se", "coldbrew")
+BASELINES = ("gcn", "sage", "mlp", "graphmlp")
 
 DEFAULTS: dict[str, Any] = {
     # splits
@@ -82,6 +89,12 @@ DEFAULTS: dict[str, Any] = {
     # CPU threads for torch (0: torch's default). One thread is fastest for graphs of this size on a
     # shared machine: with two threads and a busy second core, every kernel waits for its partner.
     "threads": 1,
+    # Processes per run: 2 trains the baselines (GCN, GraphSAGE, MLP, GraphMLP) in a second process while
+    # this one trains the teacher and the student; 1 trains everything here. Same numbers either way.
+    "workers": 2,
+    # Dropout samples for the *_train_mode rows (the GNNs measured with dropout on, as the official code
+    # measures its GNNs' head / tail / isolation accuracy); 0 leaves the rows out.
+    "train_mode_samples": 10,
 }
 
 QUICK: dict[str, Any] = {
@@ -131,7 +144,118 @@ def paper_numbers(dataset: str) -> dict[str, dict[str, float]]:
     if dataset not in _PAPER_COLUMNS:
         return {}
     column = _PAPER_COLUMNS.index(dataset)
-    return {model: {metric: values[column] for metric, values in row.items()} for model, row in _PAPER_ROWS.items()}
+    numbers = {model: {metric: values[column] for metric, values in row.items()} for model, row in _PAPER_ROWS.items()}
+    # The train-mode readings of our GCN and teacher sit beside the paper's GCN and teacher rows, which the
+    # official code measures in train mode (see train_mode_accuracy).
+    numbers["gcn_train_mode"], numbers["gcn_se_train_mode"] = dict(numbers["gcn"]), dict(numbers["gcn_se"])
+    return numbers
+
+
+def model_seed(seed: int, model: str) -> int:
+    """The seed of one model in run ``seed``: from the pair alone, so a model's numbers do not depend on
+    which other models the run trains, nor on the order or the process they train in."""
+    return int(np.random.SeedSequence([seed, MODELS.index(model)]).generate_state(1)[0])
+
+
+def train_mode_accuracy(model: torch.nn.Module, data: GraphTensors, subsets: dict[str, Any], samples: int, seed: int) -> dict[str, float]:
+    """A GCN's accuracy on each subset with dropout on (train mode), averaged over ``samples`` dropout draws.
+
+    The official code computes its GNNs' head / tail / isolation accuracy inside the training step, after
+    ``model.train()``, while it scores every MLP in eval mode; this reads our model the same way, except that
+    the final dropout on the logits is left out (the last layer's output is read before it). Empty when
+    ``samples`` is 0. The global RNG is left as it was.
+    """
+    if samples <= 0:
+        return {}
+    num_classes = data.num_classes
+    with torch.random.fork_rng(), torch.no_grad():
+        torch.manual_seed(seed)
+        model.train()
+        draws = [model(data.gnn_features(), data.adjacency(), return_embeddings=True)[1][:, -num_classes:] for _ in range(samples)]
+        model.eval()
+    return {metric: float(np.mean([accuracy(draw, data.y, mask) for draw in draws])) for metric, mask in subsets.items()}
+
+
+@dataclass
+class _BaselineJob:
+    names: list[str]
+    data: GraphTensors
+    config: dict[str, Any]
+    subsets: dict[str, Any]  # metric name -> boolean node mask
+    checkpoints: Path | None
+    dataset: str
+    seed: int
+
+
+def _train_baselines(job: _BaselineJob) -> dict[str, tuple[np.ndarray, dict[str, float], float]]:
+    """Train the baselines of one run; per model: logits ``[N, C]``, train-mode accuracies (GCN), seconds.
+
+    Runs in this process or in the worker process of :func:`_worker_pool`.
+    """
+    config, data = job.config, job.data
+    if config["threads"] > 0:
+        torch.set_num_threads(config["threads"])
+
+    def settings(name: str, lr: float, epochs: int) -> TrainSettings:
+        path = Path(job.checkpoints) / f"{name}.pt" if job.checkpoints is not None else None
+        return TrainSettings(lr, config["weight_decay"], epochs, config["patience"], path, f"{job.dataset} {name}")
+
+    out: dict[str, tuple[np.ndarray, dict[str, float], float]] = {}
+    for name in job.names:
+        started = time.perf_counter()
+        seed_everything(model_seed(job.seed, name))
+        train_mode: dict[str, float] = {}
+        if name == "gcn":
+            model, _ = fit_teacher(
+                data, config["hidden"], 2, (False, False), config["dropout"], config["norm"],
+                settings=settings("gcn", config["lr"], config["epochs"]),
+            )
+            with torch.no_grad():
+                logits = model(data.gnn_features(), data.adjacency())
+            train_mode = train_mode_accuracy(model, data, job.subsets, config["train_mode_samples"], job.seed)
+        elif name == "sage":
+            model, _ = fit_sage(data, config["hidden"], 2, config["sage_dropout"], settings("sage", config["lr"], config["epochs"]))
+            with torch.no_grad():
+                logits = model(data.gnn_features(), mean_adjacency(data.edge_index, data.num_nodes))
+        elif name == "mlp":
+            model, _ = fit_mlp(
+                data, config["mlp_hidden"], config["student_layers"], config["student_dropout"],
+                settings("mlp", config["student_lr"], config["student_epochs"]),
+            )
+            with torch.no_grad():
+                logits = model(data.x)
+        elif name == "graphmlp":
+            model, _ = fit_graphmlp(
+                data, tau=config["graphmlp_tau"], hops=config["graphmlp_hops"], reg=config["graphmlp_reg"],
+                batch_size=config["graphmlp_batch"], settings=settings("graphmlp", config["student_lr"], config["student_epochs"]),
+            )
+            with torch.no_grad():
+                logits = model(data.x)
+        else:
+            raise ConfigError(f"unknown baseline {name!r}")
+        out[name] = (logits.numpy(), train_mode, time.perf_counter() - started)
+    return out
+
+
+_POOL: ProcessPoolExecutor | None = None
+
+
+def _quiet_worker() -> None:
+    # The main process shows the teacher's and student's bars (the longer half of a run); two processes
+    # drawing bars on one terminal line would garble both.
+    os.environ["ICLR22_PROGRESS"] = "0"
+
+
+def _worker_pool() -> ProcessPoolExecutor:
+    """One worker process, started on first use and kept for the following runs (seeds) of this process.
+
+    ``spawn`` rather than ``fork``: a forked child of a process that has already used torch's thread pool
+    can hang.
+    """
+    global _POOL
+    if _POOL is None:
+        _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker)
+    return _POOL
 
 
 def load_graph(ctx: RunContext, config: dict[str, Any]):
@@ -177,64 +301,55 @@ def run(ctx: RunContext) -> ExperimentResult:
     }
 
     checkpoints = ctx.checkpoint_dir if config["checkpoints"] else None
-
-    def settings(name: str, lr: float, epochs: int) -> TrainSettings:
-        path = Path(checkpoints) / f"{name}.pt" if checkpoints is not None else None
-        return TrainSettings(lr, config["weight_decay"], epochs, config["patience"], path, f"{ctx.dataset} {name}")
+    job = _BaselineJob(
+        names=[m for m in BASELINES if m in config["models"]], data=data, config=config, subsets=subsets,
+        checkpoints=checkpoints, dataset=ctx.dataset, seed=ctx.seed,
+    )
+    # The baselines and the teacher/student are independent; each model is seeded from (seed, model) alone,
+    # so running them in two processes gives the same numbers as running them one after the other here.
+    in_background = config["workers"] > 1 and job.names and "gcn_se" in config["models"]
+    pending = _worker_pool().submit(_train_baselines, job) if in_background else None
+    trained = _train_baselines(job) if not in_background else None
 
     logits: dict[str, torch.Tensor] = {}
+    train_mode: dict[str, dict[str, float]] = {}
     seconds: dict[str, float] = {}
     cold_brew = None
-    for name in [m for m in MODELS if m in config["models"]]:
+    if "gcn_se" in config["models"]:
         started = time.perf_counter()
-        if name == "gcn":
-            model, _ = fit_teacher(
-                data, config["hidden"], 2, (False, False), config["dropout"], config["norm"],
-                settings=settings("gcn", config["lr"], config["epochs"]),
-            )
-            with torch.no_grad():
-                logits[name] = model(data.gnn_features(), data.adjacency())
-        elif name == "sage":
-            model, _ = fit_sage(data, config["hidden"], 2, config["sage_dropout"], settings("sage", config["lr"], config["epochs"]))
-            with torch.no_grad():
-                logits[name] = model(data.gnn_features(), mean_adjacency(data.edge_index, data.num_nodes))
-        elif name == "mlp":
-            model, _ = fit_mlp(
-                data, config["mlp_hidden"], config["student_layers"], config["student_dropout"],
-                settings("mlp", config["student_lr"], config["student_epochs"]),
-            )
-            with torch.no_grad():
-                logits[name] = model(data.x)
-        elif name == "graphmlp":
-            model, _ = fit_graphmlp(
-                data, tau=config["graphmlp_tau"], hops=config["graphmlp_hops"], reg=config["graphmlp_reg"],
-                batch_size=config["graphmlp_batch"], settings=settings("graphmlp", config["student_lr"], config["student_epochs"]),
-            )
-            with torch.no_grad():
-                logits[name] = model(data.x)
-        elif name == "gcn_se":
-            cold_brew = ColdBrew(
-                hidden_channels=config["hidden"], num_layers=2, norm=config["norm"], dropout=config["dropout"],
-                se_reg=config["se_reg"], se_penalty=config["se_penalty"], lr=config["lr"], weight_decay=config["weight_decay"],
-                epochs=config["epochs"], patience=config["patience"], student_hidden_channels=config["student_hidden"],
-                student_layers=config["student_layers"], student_dropout=config["student_dropout"], student_lr=config["student_lr"],
-                student_epochs=config["student_epochs"], top_k=config["top_k"], part2_input=config["part2_input"],
-                part1_nodes=config["part1_nodes"], neighbor_pool=config["neighbor_pool"], seed=None, checkpoint_dir=checkpoints,
-            )
-            cold_brew.fit(x=data.x, edge_index=data.edge_index, y=data.y, train_mask=data.train_mask, val_mask=data.val_mask)
-            with torch.no_grad():
-                logits["gcn_se"] = cold_brew.teacher_(data.gnn_features(), data.adjacency())
-        elif name == "coldbrew":
-            assert cold_brew is not None
-            with torch.no_grad():
-                logits["coldbrew"] = cold_brew.student_(data.x)  # features only: no graph at inference
-        seconds[name] = time.perf_counter() - started
+        seed_everything(model_seed(ctx.seed, "gcn_se"))
+        cold_brew = ColdBrew(
+            hidden_channels=config["hidden"], num_layers=2, norm=config["norm"], dropout=config["dropout"],
+            se_reg=config["se_reg"], se_penalty=config["se_penalty"], lr=config["lr"], weight_decay=config["weight_decay"],
+            epochs=config["epochs"], patience=config["patience"], student_hidden_channels=config["student_hidden"],
+            student_layers=config["student_layers"], student_dropout=config["student_dropout"], student_lr=config["student_lr"],
+            student_epochs=config["student_epochs"], top_k=config["top_k"], part2_input=config["part2_input"],
+            part1_nodes=config["part1_nodes"], neighbor_pool=config["neighbor_pool"], seed=None, checkpoint_dir=checkpoints,
+        )
+        cold_brew.fit(x=data.x, edge_index=data.edge_index, y=data.y, train_mask=data.train_mask, val_mask=data.val_mask)
+        with torch.no_grad():
+            logits["gcn_se"] = cold_brew.teacher_(data.gnn_features(), data.adjacency())
+            logits["coldbrew"] = cold_brew.student_(data.x)  # features only: no graph at inference
+        train_mode["gcn_se"] = train_mode_accuracy(cold_brew.teacher_, data, subsets, config["train_mode_samples"], ctx.seed)
+        seconds["gcn_se + coldbrew"] = time.perf_counter() - started
+    lp_scores = label_propagation_predict(data, config["lp_layers"], config["lp_alpha"])
+    if pending is not None:
+        trained = pending.result()
+    assert trained is not None
+    for name, (model_logits, model_train_mode, model_seconds) in trained.items():
+        logits[name] = torch.from_numpy(model_logits)
+        if model_train_mode:
+            train_mode[name] = model_train_mode
+        seconds[name] = model_seconds
+    logits = {name: logits[name] for name in MODELS if name in logits and name in config["models"]}
 
     results: dict[str, dict[str, float]] = {}
     for name, model_logits in logits.items():
         results[name] = {metric: accuracy(model_logits, data.y, mask) for metric, mask in subsets.items()}
-    lp_scores = label_propagation_predict(data, config["lp_layers"], config["lp_alpha"])
     results["lp"] = {metric: accuracy(lp_scores, data.y, mask) for metric, mask in subsets.items()}
+    for name in ("gcn", "gcn_se"):
+        if train_mode.get(name):
+            results[f"{name}_train_mode"] = train_mode[name]
     dataset_row = {
         "num_isolated": float(split.isolated.sum()),
         "num_tail": float(split.tail.sum()),
@@ -253,6 +368,12 @@ def run(ctx: RunContext) -> ExperimentResult:
         f"{int(val.sum())} validation, {int(evaluation.sum())} evaluation nodes (accuracies are over evaluation nodes).",
         "Every model is selected on validation accuracy (the official code selects the teacher on test accuracy).",
     ]
+    if any(name.endswith("_train_mode") for name in results):
+        notes.append(
+            "gcn_train_mode / gcn_se_train_mode: the same GCN and teacher read in train mode (dropout "
+            f"{config['dropout']} on the input and hidden layer, not on the logits; mean of {config['train_mode_samples']} dropout draws), as the official "
+            "code reads its GNNs' head / tail / isolation accuracy; every other row is in eval mode."
+        )
     if ctx.quick:
         notes.append("quick mode: shrunk schedules, not the paper's numbers")
     if cold_brew is not None:

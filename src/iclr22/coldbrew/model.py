@@ -509,9 +509,16 @@ class ColdBrewStudent(nn.Module):
             raise RuntimeError("ColdBrewStudent has an empty neighbour bank; call set_bank first")
         e_hat = self.part1(x).detach()
         e_tilde = virtual_neighbors(e_hat, self.bank, self.top_k)
+        return self._blocks(x, e_hat, e_tilde)
+
+    def _blocks(self, x: Tensor, e_hat: Tensor, e_tilde: Tensor) -> tuple[Tensor, ...]:
         if self.part2_input == "paper":
             return (x, e_tilde)
         return (x, self.alphas[1] * e_tilde, self.alphas[0] * e_hat)
+
+    def classify(self, x: Tensor, e_hat: Tensor, e_tilde: Tensor) -> Tensor:
+        """``ξ2`` on given ``ê`` and ``ẽ`` (for callers that computed them once, e.g. with ``ξ1`` frozen)."""
+        return self.part2.forward_parts(*self._blocks(x, e_hat, e_tilde))
 
     def forward(self, x: Tensor) -> Tensor:
         """Class logits from features alone (dense or sparse-CSR ``x``)."""
