@@ -326,8 +326,11 @@ class LinearReadout(nn.Module):
         return self.linear(h)
 
 
-class MLPReadout(nn.Module):
+class MLPReadout(MLP):
     """A non-linear readout from a representation to the factors: ReLU MLP, linear output.
+
+    The same network as :class:`MLP` (whose flatten is the identity on a ``(N, d)`` representation), with
+    a smaller default width for a readout.
 
     Args:
         in_features: Representation size.
@@ -336,20 +339,7 @@ class MLPReadout(nn.Module):
     """
 
     def __init__(self, in_features: int, num_factors: int, hidden: tuple[int, ...] = (256, 256)) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        width = in_features
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        layers.append(nn.Linear(width, num_factors))
-        self.net = nn.Sequential(*layers)
-
-    def reset_parameters(self) -> None:
-        _reset_all(self)
-
-    def forward(self, h: Tensor) -> Tensor:
-        return self.net(h)
+        super().__init__(in_features, num_factors, hidden)
 
 
 class EncoderWithReadout(nn.Module):
