@@ -72,16 +72,51 @@ def test_tpt48_source_lists_give_the_papers_level_counts(shared_data: Path, task
     assert [int((level == 1).sum()), int((level == 2).sum()), int((level >= 3).sum())] == counts
 
 
-def test_tpt48_domain_index_has_no_outlier_states(shared_data: Path) -> None:
+def test_pretrained_domain_index_has_no_outlier_states_on_the_48_state_graph(shared_data: Path) -> None:
+    """The API's default domain_index="pretrained" (and the experiment, which shares its lr) keeps every
+    state's index near the others: at lr 1e-3 three states reach ~70x the median norm and the encoder
+    extrapolates wildly there (E->W source-only MSE ~135 on ID/UT/WY)."""
     from iclr22.data.domains import load_tpt48
-    from iclr22.grda.experiment import DATASET_DEFAULTS
+    from iclr22.grda import GRDA
+    from iclr22.grda.experiment import DEFAULTS, DATASET_DEFAULTS
     from iclr22.grda.train import fit_domain_embedding
 
     data = load_tpt48(shared_data / "grda" / "tpt48")
-    embedding = fit_domain_embedding(data.adjacency, 2, lr=DATASET_DEFAULTS["tpt48"]["index_lr"], random_state=0)
-    norms = np.linalg.norm(embedding, axis=1)
-    # At lr 1e-3 three states reach ~70x the median norm and the encoder extrapolates wildly there.
+    domain = np.arange(data.num_states).repeat(2)
+    x = np.random.default_rng(0).normal(size=(len(domain), 3))
+    y = np.where(domain < 24, x[:, 0], np.nan)
+    model = GRDA(task="regression", hidden=8, epochs=0, domain_index="pretrained").fit(x, y, domain, data.adjacency)
+    norms = np.linalg.norm(model.domain_embedding_, axis=1)
     assert norms.max() < 10 * np.median(norms)
+    assert {**DEFAULTS, **DATASET_DEFAULTS["tpt48"]}["index_lr"] == model.lr_index
+    # The failure this guards against: the same pre-training at lr 1e-3.
+    outlying = np.linalg.norm(fit_domain_embedding(data.adjacency, 2, lr=1e-3, random_state=0), axis=1)
+    assert outlying.max() > 30 * np.median(outlying)
+
+
+def test_tpt48_validation_scores_only_the_held_out_sources(tmp_path: Path, shared_data: Path, capsys) -> None:
+    """holdout_sources=k (the label-free choice of lambda) hides the k sources nearest the targets and
+    scores only them: no target state's MSE is computed."""
+    from iclr22.data.domains import load_tpt48
+    from iclr22.grda.experiment import tpt48_holdout_sources
+
+    data = load_tpt48(shared_data / "grda" / "tpt48")
+    hidden = tpt48_holdout_sources(data, "N->S", 8)
+    kept = np.setdiff1d(tpt48_task_sources(data, "N->S"), hidden)
+    assert len(hidden) == 8 and data.lat_norm[hidden].max() <= data.lat_norm[kept].min()
+    west = tpt48_holdout_sources(data, "E->W", 8)
+    assert data.lon_norm[west].max() <= data.lon_norm[np.setdiff1d(tpt48_task_sources(data, "E->W"), west)].min()
+
+    args = ["run", "grda", "--dataset", "tpt48", "--data-dir", str(shared_data / "grda" / "tpt48"), "--quick",
+            "--out", str(tmp_path), "--set", "models=grda", "--set", "tasks=NS"]
+    assert main(args + ["--set", "holdout_sources=8"]) == 0
+    metrics = read_metrics(tmp_path / "metrics.json")
+    assert [k for k in metrics["results"]["grda"] if not k.endswith("_std")] == ["mse_holdout_ns"]
+    assert metrics["figures"] == [] and metrics["paper"] == {}
+    assert main(args + ["--set", "holdout_sources=24"]) == 2
+    assert "holdout_sources" in capsys.readouterr().err
+    assert main(["run", "grda", "--quick", "--out", str(tmp_path / "spiral"), "--set", "holdout_sources=8"]) == 2
+    assert "only for --dataset tpt48" in capsys.readouterr().err
 
 
 def test_tpt48_windows_follow_the_protocol() -> None:
