@@ -227,6 +227,17 @@ def test_checkpoint_dir_depends_on_settings(tmp_path):
     assert base.checkpoint_dir != RunContext("m", "d", None, tmp_path, seed=1, quick=True).checkpoint_dir
 
 
+def test_checkpoint_dir_depends_on_the_method_code(tmp_path, monkeypatch):
+    import iclr22.core.experiment as experiment
+
+    context = experiment.RunContext("diva", "digits", None, tmp_path, seed=0)
+    before = context.checkpoint_dir
+    assert experiment.code_fingerprint("diva") != experiment.code_fingerprint("grda")
+    # An edited method (here: a stand-in fingerprint) must not resume the old code's checkpoints.
+    monkeypatch.setattr(experiment, "code_fingerprint", lambda method: "edited")
+    assert context.checkpoint_dir != before
+
+
 def test_every_public_name_of_every_method_resolves():
     import importlib
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,22 @@ from iclr22.core.results import (
 from iclr22.core.seed import seed_everything
 
 __all__ = ["RunContext", "ExperimentResult", "run_experiment", "resolve_data_dir"]
+
+
+@lru_cache(maxsize=None)
+def code_fingerprint(method: str) -> str:
+    """A hash of the source a method's numbers depend on: its own subpackage, ``iclr22.core`` and
+    ``iclr22.data``. Part of the checkpoint folder's key, so a run after the code changed (an upgrade, an
+    edit) starts afresh instead of resuming state that the old code trained."""
+    import hashlib
+
+    package_root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for folder in (package_root / method, package_root / "core", package_root / "data"):
+        for source in sorted(folder.rglob("*.py")) if folder.is_dir() else []:
+            digest.update(source.relative_to(package_root).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @dataclass
@@ -71,11 +88,18 @@ class RunContext:
 
     @property
     def settings_fingerprint(self) -> str:
-        """A short hash of what changes a run's numbers: dataset, seed, ``--quick`` and ``--set`` options."""
+        """A short hash of what changes a run's numbers: dataset, seed, ``--quick`` and ``--set`` options,
+        and the code that trains it (see :func:`code_fingerprint`)."""
         import hashlib
         import json
 
-        settings = {"dataset": self.dataset, "seed": self.seed, "quick": self.quick, "overrides": self.overrides}
+        settings = {
+            "dataset": self.dataset,
+            "seed": self.seed,
+            "quick": self.quick,
+            "overrides": self.overrides,
+            "code": code_fingerprint(self.method),
+        }
         return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     @property
