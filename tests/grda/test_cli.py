@@ -167,3 +167,43 @@ def test_bad_options_exit_2(tmp_path: Path, capsys) -> None:
     assert main(["run", "grda", "--dataset", "dg99", "--data-dir", str(tmp_path), "--quick", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "dg99.npz" in err[2]
+
+
+def test_per_model_adversarial_weight(tmp_path: Path, capsys, monkeypatch) -> None:
+    """lambda_adv_<model> sets one model's λ; the others keep lambda_adv; bad values and models exit 2."""
+    import iclr22.grda.experiment as experiment
+
+    used: dict[str, float] = {}
+    real = experiment.AdversarialAdapter
+
+    def recording(method, **kwargs):
+        model = real(method, **kwargs)
+        used[method if kwargs.get("update") != "official" else "grda_official"] = kwargs["lambda_adv"]
+        return model
+
+    monkeypatch.setattr(experiment, "AdversarialAdapter", recording)
+    args = ["run", "grda", "--quick", "--out", str(tmp_path), "--set", "models=dann,mdd,grda_official"]
+    assert main(args + ["--set", "lambda_adv=0.3", "--set", "lambda_adv_dann=0.02", "--set", "lambda_adv_grda_official=0"]) == 0
+    assert used == {"dann": 0.02, "mdd": 0.3, "grda_official": 0.0}
+    config = read_metrics(tmp_path / "metrics.json")["config"]
+    assert config["lambda_adv_dann"] == 0.02 and config["lambda_adv_mdd"] == 0.3 and config["lambda_adv_cdann"] == 0.3
+
+    capsys.readouterr()
+    for bad in ("lambda_adv_dann=-0.1", "lambda_adv_mdd=abc", "lambda_adv_resnet=0.1", "lambda_adv_source_only=0.1"):
+        assert main(args + ["--set", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and bad.split("=")[0] in err
+
+
+def test_per_model_weight_precedence() -> None:
+    """Per-model key > lambda_adv given on the command line > dataset per-model default > lambda_adv."""
+    from iclr22.grda.experiment import ADVERSARIAL_MODELS, DATASET_DEFAULTS, DEFAULTS, _resolve_lambdas
+
+    base = {**DEFAULTS, **DATASET_DEFAULTS["tpt48"]}
+    cfg = dict(base)
+    _resolve_lambdas(cfg, {})
+    assert cfg["lambda_adv_grda"] == cfg["lambda_adv"]
+    assert all(cfg[f"lambda_adv_{m}"] == base[f"lambda_adv_{m}"] for m in ADVERSARIAL_MODELS if base[f"lambda_adv_{m}"] is not None)
+    cfg = {**base, "lambda_adv": 0.5, "lambda_adv_adda": 0.07}
+    _resolve_lambdas(cfg, {"lambda_adv": 0.5, "lambda_adv_adda": 0.07})
+    assert {cfg[f"lambda_adv_{m}"] for m in ADVERSARIAL_MODELS if m != "adda"} == {0.5} and cfg["lambda_adv_adda"] == 0.07

@@ -14,6 +14,7 @@ scored on every target domain; the tables report the mean over target domains.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from iclr22.grda.train import AdversarialAdapter, fit_domain_embedding, graph_di
 __all__ = ["run", "DEFAULTS", "QUICK", "tpt48_windows", "tpt48_task_sources", "tpt48_holdout_sources", "TPT48_EAST_STATES", "PAPER_DG", "PAPER_TPT48"]
 
 MODELS = ["source_only", "dann", "adda", "cdann", "mdd", "grda", "grda_official", "grda_random_pairing"]
+#: Models with an adversarial term, each with its own ``lambda_adv_<model>`` option.
+ADVERSARIAL_MODELS = MODELS[1:]
 
 #: Options shared by every dataset; ``--set key=value`` changes them.
 DEFAULTS: dict[str, Any] = {
@@ -43,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "init": "pytorch",
     "pairing": "aligned",
     "lambda_adv": 1.0,
+    # Per-model λ (``lambda_adv_dann=0.02`` ...); None = ``lambda_adv``. See ``_resolve_lambdas``.
+    **{f"lambda_adv_{m}": None for m in ADVERSARIAL_MODELS},
     "batch_per_domain": 10,
     "num_sampled_domains": 0,  # 0: round(2D/3), the official 10 of 15
     "domain_index": "auto",
@@ -77,7 +82,11 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     # sources nearest the targets' side, labels hidden), summed over both tasks and averaged over seeds 0 and 1,
     # among {0.1, 0.02, 0.005, 0.001} — never target labels (docs/methods/grda.md). L_d is scaled by the number
     # of domains (48 · ln 2 ≈ 33 at chance), so λ = 0.5 puts ≈ 17 against a prediction MSE below 1.
-    "tpt48": {"batch_per_domain": 16, "lambda_adv": 0.001, "pairing": "random", "num_sampled_domains": 27, "models": MODELS[:-1]},
+    # The baselines' λ were chosen by the same rule on the same grid, each on its own (docs: λ validation).
+    "tpt48": {
+        "batch_per_domain": 16, "lambda_adv": 0.001, "pairing": "random", "num_sampled_domains": 27, "models": MODELS[:-1],
+        "lambda_adv_dann": 0.1, "lambda_adv_adda": 0.001, "lambda_adv_cdann": 0.005, "lambda_adv_mdd": 0.001,
+    },
 }
 
 QUICK: dict[str, Any] = {"hidden": 16, "epochs": 3, "eval_every": 1, "batch_per_domain": 25}
@@ -151,11 +160,38 @@ def run(ctx: RunContext) -> ExperimentResult:
     unknown = [m for m in cfg["models"] if m not in MODELS]
     if unknown or not cfg["models"]:
         raise ConfigError(f"option 'models': unknown {unknown or 'empty list'}; choose from {', '.join(MODELS)}")
+    _resolve_lambdas(cfg, ctx.overrides)
     if kind == "tpt48":
         return _run_tpt48(ctx, cfg)
     if cfg["holdout_sources"]:
         raise ConfigError("option 'holdout_sources': only for --dataset tpt48")
     return _run_dg(ctx, cfg)
+
+
+def _resolve_lambdas(cfg: dict[str, Any], overrides: Any) -> None:
+    """Fill every ``lambda_adv_<model>`` with the λ that model trains with, in place.
+
+    Order: ``--set lambda_adv_<model>=...``; else ``lambda_adv`` when it was set on the command line (so that
+    ``--set lambda_adv=L`` still moves every model, as the validation commands on the docs page expect); else the
+    dataset's per-model default (TPT-48); else ``lambda_adv``.
+
+    Raises:
+        ConfigError: a value that is not a finite non-negative number.
+    """
+    overrides = dict(overrides or {})
+    for key in ["lambda_adv"] + [f"lambda_adv_{m}" for m in ADVERSARIAL_MODELS]:
+        value = cfg[key]
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"option '{key}' must be a finite non-negative number, got {value!r}")
+        cfg[key] = float(value)
+    for m in ADVERSARIAL_MODELS:
+        key = f"lambda_adv_{m}"
+        if key in overrides:
+            continue
+        if "lambda_adv" in overrides or cfg[key] is None:
+            cfg[key] = cfg["lambda_adv"]
 
 
 def _adapter(name: str, cfg: dict[str, Any], task: str, seed: int, ctx: RunContext) -> AdversarialAdapter:
@@ -173,7 +209,7 @@ def _adapter(name: str, cfg: dict[str, Any], task: str, seed: int, ctx: RunConte
         hidden=cfg["hidden"],
         domain_index=cfg["domain_index"],
         index_dim=cfg["index_dim"],
-        lambda_adv=cfg["lambda_adv"],
+        lambda_adv=cfg[f"lambda_adv_{name}"] if name in ADVERSARIAL_MODELS else cfg["lambda_adv"],
         lr=cfg["lr"],
         lr_disc=cfg["lr_disc"] or None,
         lr_index=cfg["index_lr"],
@@ -248,7 +284,7 @@ def _run_dg(ctx: RunContext, cfg: dict[str, Any]) -> ExperimentResult:
         figures.append(_plot_curves(ctx.out_dir / f"grda_{ctx.dataset}_curves.png", curves, "mean target accuracy (%)"))
     notes.append(
         "grda = the paper's min-max (D descends L_d only); grda_official = the official code's update order, "
-        f"in which D's gradient is (1 - lambda) * grad L_d (lambda = {cfg['lambda_adv']})."
+        f"in which D's gradient is (1 - lambda) * grad L_d (lambda = {cfg['lambda_adv_grda_official']})."
     )
     notes.append("Accuracy is measured on all samples of each target domain after the last epoch (official test protocol).")
     return ExperimentResult(
