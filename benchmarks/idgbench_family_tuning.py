@@ -53,7 +53,7 @@ def run(data, space, family="vit", epochs=2, lr=1e-3, warmup=0.0, vae_lr=5e-4, b
     x, y = images_to_tensor(data.train_images[:64]), torch.as_tensor(data.train_targets[:64])
     step = _step_seconds(_model(family, model or {}), x, y)
     config = TrainingConfig(epochs=epochs, lr=lr, warmup=warmup, vae_lr=vae_lr, beta=beta)
-    label = json.dumps({"family": family, "epochs": epochs, "lr": lr, "warmup": warmup, "vae_lr": vae_lr, "model": model or {}})
+    label = json.dumps({"family": family, "epochs": epochs, "lr": lr, "warmup": warmup, "vae_lr": vae_lr, "beta": beta, "model": model or {}})
     if isinstance(net, BetaVAE):
         fit_beta_vae(net, data.train_images, config, seed)
         fitted = {f"readout={r}": (fit_mlp_readout if r == "mlp" else fit_linear_readout)(net, data.train_images, data.train_targets) for r in readouts}

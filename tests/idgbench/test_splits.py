@@ -10,6 +10,7 @@ import pytest
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.idgbench.render import DSPRITES, DSPRITES_ROT90, FactorSpace
 from iclr22.idgbench.splits import (
+    COMPOSITION_TEST_FRACTION,
     SPLIT_KINDS,
     composition_split,
     extrapolation_split,
@@ -30,13 +31,31 @@ def dsprites_splits():
 
 
 @pytest.mark.parametrize("kind", SPLIT_KINDS)
-def test_dsprites_splits_partition_the_grid_30_70(dsprites_splits, kind):
+def test_dsprites_splits_partition_the_grid(dsprites_splits, kind):
     split = dsprites_splits[kind]
     assert split.train_mask.shape == (737_280,)
     assert not (split.train_mask & split.test_mask).any() and (split.train_mask | split.test_mask).all()
-    # the official repository test: num_train / num_total rounds to 0.3, num_test / num_total to 0.7
-    assert round(split.num_train / DSPRITES.num_cells, 1) == 0.3
-    assert round(split.num_test / DSPRITES.num_cells, 1) == 0.7
+    if kind != "composition":
+        # the official repository test (random, interpolation, extrapolation only): num_train / num_total
+        # rounds to 0.3, num_test / num_total to 0.7
+        assert round(split.num_train / DSPRITES.num_cells, 1) == 0.3
+        assert round(split.num_test / DSPRITES.num_cells, 1) == 0.7
+
+
+def test_composition_corner_takes_the_share_of_the_papers_figure(dsprites_splits):
+    split = dsprites_splits["composition"]
+    # Figure 2: a corner block of 4 of 7 rows x 5 of 7 columns is test, 20/49 of the grid
+    assert COMPOSITION_TEST_FRACTION == pytest.approx(20 / 49)
+    assert abs(split.num_test / DSPRITES.num_cells - 20 / 49) < 0.02
+    # scale 2..5 (4 of 6) and x, y 7..31 (25 of 32): 4/6 * (25/32)^2 of the cells
+    assert split.held_out_values["scale"] == [2, 3, 4, 5]
+    assert split.held_out_values["x-position"] == list(range(7, 32)) == split.held_out_values["y-position"]
+    assert split.num_test == 737_280 * 4 * 25 * 25 // (6 * 32 * 32)
+    # the share is an option; train_fraction (the other splits' 30 %) does not move the corner
+    assert make_split(DSPRITES, "composition", train_fraction=0.5).num_test == split.num_test
+    assert abs(make_split(DSPRITES, "composition", composition_test_fraction=0.7).test_mask.mean() - 0.7) < 0.03
+    with pytest.raises(ConfigError, match="test_fraction"):
+        composition_split(DSPRITES, None, 1.0)
 
 
 def test_extrapolation_follows_the_paper_example(dsprites_splits):
@@ -75,7 +94,7 @@ def test_interpolation_holds_out_interior_values_only():
 
 
 def test_composition_holds_out_a_corner_but_every_value_is_trained_on():
-    split = composition_split(TOY, TOY_FACTORS, 0.3)
+    split = composition_split(TOY, TOY_FACTORS, 0.7)
     cells = TOY.cells()
     corner = np.ones(TOY.num_cells, dtype=bool)
     for f, values in split.held_out_values.items():
@@ -131,10 +150,15 @@ def test_bad_split_arguments():
         validate_split(DSPRITES, np.ones(10, dtype=bool))
 
 
-def test_quarter_turn_dsprites_also_holds_out_orientation():
-    split = make_split(DSPRITES_ROT90, "extrapolation")
-    assert split.split_factors == ("scale", "orientation", "x-position", "y-position")
-    assert split.held_out_values["scale"] == [4, 5] and max(split.held_out_values["orientation"]) == 9
+def test_orientation_is_held_out_only_on_request():
+    # neither grid holds out orientation by default: a symmetric shape turned past the trained angles reads
+    # as another shape, so shape would collapse with it (docs/methods/idgbench.md)
+    for space in (DSPRITES, DSPRITES_ROT90):
+        split = make_split(space, "extrapolation")
+        assert split.split_factors == ("scale", "x-position", "y-position")
+        assert split.held_out_values["scale"] == [4, 5]
+    # the supplementary's choice on the quarter-turn grid, orientation held out too, is one option away
+    factors = ("scale", "orientation", "x-position", "y-position")
+    split = make_split(DSPRITES_ROT90, "extrapolation", factors)
+    assert split.split_factors == factors and max(split.held_out_values["orientation"]) == 9
     assert 0.25 <= split.train_fraction <= 0.35
-    # the plain grid never holds out its ambiguous orientation
-    assert "orientation" not in make_split(DSPRITES, "extrapolation").split_factors

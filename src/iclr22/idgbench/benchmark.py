@@ -25,7 +25,7 @@ import numpy as np
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.idgbench.metrics import r_squared, score_predictions
 from iclr22.idgbench.render import DSPRITES, ColourShapesRenderer, DSpritesArchiveImages, DSpritesRenderer, FactorSpace, ImageSource
-from iclr22.idgbench.splits import SPLIT_KINDS, Split, make_split, split_from_labels
+from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS, Split, make_split, split_from_labels
 
 __all__ = ["SplitData", "Benchmark", "score_split", "load_official_split", "OfficialSplit", "OFFICIAL_SPACES"]
 
@@ -137,7 +137,10 @@ class Benchmark:
             reference (0: none).
         split_factors: Factors held out by composition / interpolation / extrapolation (default: the
             dataset's ordinal factors; dSprites: scale, x-position, y-position).
-        train_fraction: Share of the grid that is train (the official splits use ≈ 0.3).
+        train_fraction: Share of the grid that is train in the random, interpolation and extrapolation
+            splits (the official splits use ≈ 0.3).
+        composition_test_fraction: Share of the grid in the composition split's test corner (default
+            20/49, the paper's Figure 2).
         seed: Seeds the random split and the subsampling.
 
     Example:
@@ -157,6 +160,7 @@ class Benchmark:
         split_factors: Sequence[str] | None = None,
         train_fraction: float = 0.3,
         seed: int = 0,
+        composition_test_fraction: float = COMPOSITION_TEST_FRACTION,
     ) -> None:
         self.source = _resolve_source(source)
         self.space: FactorSpace = self.source.space
@@ -170,13 +174,14 @@ class Benchmark:
         self.num_heldin = num_heldin
         self.split_factors = tuple(split_factors) if split_factors else None
         self.train_fraction, self.seed = train_fraction, seed
+        self.composition_test_fraction = composition_test_fraction
         self._splits: dict[str, Split] = {}
         self._data: dict[str, SplitData] = {}
 
     def split(self, kind: str) -> Split:
         """The split of this kind (generated once)."""
         if kind not in self._splits:
-            self._splits[kind] = make_split(self.space, kind, self.split_factors, self.train_fraction, self.seed)
+            self._splits[kind] = make_split(self.space, kind, self.split_factors, self.train_fraction, self.seed, self.composition_test_fraction)
         return self._splits[kind]
 
     def data(self, kind: str) -> SplitData:
