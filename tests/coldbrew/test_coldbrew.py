@@ -289,6 +289,19 @@ def test_bad_parameters_raise_config_error() -> None:
     x, edge_index, y, train = _good_arrays()
     with pytest.raises(ConfigError, match="part1_nodes"):
         ColdBrew(part1_nodes="everything").fit(x=x, edge_index=edge_index, y=y, train_mask=train)
+    with pytest.raises(ConfigError, match="alpha_init"):
+        ColdBrew(alpha_init=float("nan")).fit(x=x, edge_index=edge_index, y=y, train_mask=train)
+
+
+def test_alpha_init_reaches_the_student_and_survives_save_load(tmp_path: Path, small_graph) -> None:
+    graph, split, train, val, _ = small_graph
+    model = ColdBrew(epochs=3, student_epochs=1, patience=None, seed=0, alpha_init=0.5)
+    model.fit(x=graph.x, edge_index=split.edge_index, y=graph.y, train_mask=train, val_mask=val)
+    # one Adam step (lr 0.005) moves each α by at most ~lr from where it started
+    np.testing.assert_allclose(model.student_.alphas.detach().numpy(), [0.5, 0.5], atol=0.01)
+    loaded = ColdBrew.load(model.save(tmp_path / "student.pt"))
+    assert loaded.alpha_init == 0.5 and loaded.student_.alpha_init == 0.5
+    np.testing.assert_allclose(loaded.predict_proba(graph.x[:5]), model.predict_proba(graph.x[:5]), atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------- CLI

@@ -38,6 +38,8 @@ _LAZY = {
     "validate_graph": "iclr22.coldbrew.train",
     "fit_teacher": "iclr22.coldbrew.train",
     "fit_student": "iclr22.coldbrew.train",
+    "fit_student_part1": "iclr22.coldbrew.train",
+    "fit_student_part2": "iclr22.coldbrew.train",
     "teacher_embeddings": "iclr22.coldbrew.train",
     "feature_contribution_ratio": "iclr22.coldbrew.train",
     "label_propagation_predict": "iclr22.coldbrew.train",

@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     "student_epochs": 1500,
     "top_k": 3,
     "part2_input": "code",
+    # initial α0, α1 of [x, α1·ẽ, α0·ê]: 1 chosen on Cora validation nodes (benchmarks/coldbrew_student_search.py);
+    # the official code's 1e-4 lets part 2 fit the 600 labels from x before the distilled blocks count
+    "student_alpha_init": 1.0,
     "part1_nodes": "non_isolated",
     "neighbor_pool": "all",
     # baselines
@@ -324,6 +327,7 @@ def run(ctx: RunContext) -> ExperimentResult:
             epochs=config["epochs"], patience=config["patience"], student_hidden_channels=config["student_hidden"],
             student_layers=config["student_layers"], student_dropout=config["student_dropout"], student_lr=config["student_lr"],
             student_epochs=config["student_epochs"], top_k=config["top_k"], part2_input=config["part2_input"],
+            alpha_init=config["student_alpha_init"],
             part1_nodes=config["part1_nodes"], neighbor_pool=config["neighbor_pool"], seed=None, checkpoint_dir=checkpoints,
         )
         cold_brew.fit(x=data.x, edge_index=data.edge_index, y=data.y, train_mask=data.train_mask, val_mask=data.val_mask)

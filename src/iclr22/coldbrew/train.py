@@ -54,6 +54,8 @@ __all__ = [
     "fit_teacher",
     "teacher_embeddings",
     "fit_student",
+    "fit_student_part1",
+    "fit_student_part2",
     "fit_mlp",
     "fit_sage",
     "fit_graphmlp",
@@ -407,8 +409,9 @@ def fit_student(
     part2_input: str = "code",
     part1_settings: TrainSettings | None = None,
     part2_settings: TrainSettings | None = None,
+    alpha_init: float = 1e-4,
 ) -> tuple[ColdBrewStudent, FitResult, FitResult]:
-    """Train the Cold Brew student MLP (paper §3.3–3.5).
+    """Train the Cold Brew student MLP (paper §3.3–3.5): :func:`fit_student_part1`, then :func:`fit_student_part2`.
 
     Part 1: ``min_ξ1 MSE(ξ1(x_i), Ē_i)`` over ``part1_mask``, keeping the epoch with the lowest MSE on
     ``val_mask & part1_mask`` (on ``part1_mask`` when that is empty). Part 2: ``min_ξ2,α CE(ξ2([x, α1·ẽ, α0·ê]), y)`` over
@@ -431,15 +434,33 @@ def fit_student(
         part2_input: ``"code"`` (``[x, α1·ẽ, α0·ê]``) or ``"paper"`` (``[x, ẽ]``).
         part1_settings: Schedule of part 1.
         part2_settings: Schedule of part 2.
+        alpha_init: Initial ``α0``, ``α1`` (official code 1e-4).
     """
-    part1_settings = part1_settings or TrainSettings(desc="student part 1")
-    part2_settings = part2_settings or TrainSettings(desc="student part 2")
-    student = ColdBrewStudent(x.shape[1], target_embeddings.shape[1], num_classes, hidden_channels, num_layers, dropout, top_k, part2_input)
+    student = ColdBrewStudent(
+        x.shape[1], target_embeddings.shape[1], num_classes, hidden_channels, num_layers, dropout, top_k, part2_input, alpha_init
+    )
     student.set_bank(bank)
+    part1_result = fit_student_part1(student, x, target_embeddings, val_mask, part1_mask, part1_settings)
+    part2_result = fit_student_part2(student, x, y, train_mask, val_mask, part2_settings)
+    return student, part1_result, part2_result
 
-    # Part 1: regress the teacher's embeddings from features alone.
+
+def fit_student_part1(
+    student: ColdBrewStudent,
+    x: Tensor,
+    target_embeddings: Tensor,
+    val_mask: Tensor,
+    part1_mask: Tensor,
+    settings: TrainSettings | None = None,
+) -> FitResult:
+    """Student part 1: train ``student.part1`` (``ξ1``) to regress the teacher's ``Ē`` from features alone (MSE).
+
+    Trains on ``part1_mask`` and keeps the epoch with the lowest MSE on ``val_mask & part1_mask`` (on
+    ``part1_mask`` when that is empty).
+    """
+    settings = settings or TrainSettings(desc="student part 1")
     monitor = val_mask & part1_mask if bool((val_mask & part1_mask).any()) else part1_mask
-    optimizer = torch.optim.Adam(student.part1.parameters(), lr=part1_settings.lr, weight_decay=part1_settings.weight_decay)
+    optimizer = torch.optim.Adam(student.part1.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     rows = _Rows(x)
     target_fit = target_embeddings[part1_mask]
 
@@ -456,17 +477,30 @@ def fit_student(
         with torch.no_grad():
             return -float(F.mse_loss(student.embed(rows(monitor)), target_embeddings[monitor]))
 
-    part1_result = fit_epochs(
+    return fit_epochs(
         student,
         optimizer,
         part1_epoch,
         part1_val,
-        part1_settings.max_epochs,
-        early_stopping=EarlyStopping(patience=part1_settings.patience, mode="max"),
-        checkpoint_path=part1_settings.checkpoint_path,
-        desc=part1_settings.desc,
+        settings.max_epochs,
+        early_stopping=EarlyStopping(patience=settings.patience, mode="max"),
+        checkpoint_path=settings.checkpoint_path,
+        desc=settings.desc,
     )
 
+
+def fit_student_part2(
+    student: ColdBrewStudent,
+    x: Tensor,
+    y: Tensor,
+    train_mask: Tensor,
+    val_mask: Tensor,
+    settings: TrainSettings | None = None,
+) -> FitResult:
+    """Student part 2: train ``ξ2`` and ``α`` with cross-entropy on ``train_mask`` from ``[x, α1·ẽ, α0·ê]``
+    (or ``[x, ẽ]``), ``ξ1`` frozen, keeping the epoch best on validation accuracy."""
+    settings = settings or TrainSettings(desc="student part 2")
+    rows = _Rows(x)
     # Part 2: classify from [x, α1·ẽ, α0·ê]; ξ1 stays frozen (its output is detached in part2_features).
     for parameter in student.part1.parameters():
         parameter.requires_grad_(False)
@@ -486,11 +520,11 @@ def fit_student(
         return student(rows(mask))
 
     # Adam skips parameters without gradients, so only ξ2 and α move.
-    part2_result = train_node_classifier(student, part2_forward, y, train_mask, val_mask, part2_settings)
+    result = train_node_classifier(student, part2_forward, y, train_mask, val_mask, settings)
     for parameter in student.part1.parameters():
         parameter.requires_grad_(True)
     student.eval()
-    return student, part1_result, part2_result
+    return result
 
 
 def fit_mlp(
@@ -658,6 +692,8 @@ class ColdBrew:
         student_epochs: Maximum epochs of each student part.
         top_k: ``K`` virtual neighbours (eq. 4).
         part2_input: ``"code"`` (``[x, α1·ẽ, α0·ê]``) or ``"paper"`` (``[x, ẽ]``).
+        alpha_init: Initial value of the learnable ``α0``, ``α1`` of the ``"code"`` input. 1 was chosen on Cora
+            validation nodes (``benchmarks/coldbrew_student_search.py``); the official code starts them at 1e-4.
         part1_nodes: Nodes part 1 regresses: ``"non_isolated"`` (paper) or ``"train"`` (official code).
         neighbor_pool: Bank of virtual neighbours: ``"all"`` nodes (paper/code), ``"non_isolated"`` or ``"train"``.
         seed: Seed set before training (``None``: leave the RNGs alone).
@@ -696,6 +732,7 @@ class ColdBrew:
         student_epochs: int = 1500,
         top_k: int = 3,
         part2_input: str = "code",
+        alpha_init: float = 1.0,
         part1_nodes: str = "non_isolated",
         neighbor_pool: str = "all",
         seed: int | None = 0,
@@ -707,6 +744,7 @@ class ColdBrew:
         self.student_hidden_channels, self.student_layers = student_hidden_channels, student_layers
         self.student_dropout, self.student_lr, self.student_epochs = student_dropout, student_lr, student_epochs
         self.top_k, self.part2_input, self.part1_nodes, self.neighbor_pool = top_k, part2_input, part1_nodes, neighbor_pool
+        self.alpha_init = alpha_init
         self.seed, self.checkpoint_dir = seed, checkpoint_dir
 
     # -- parameters ---------------------------------------------------------------------------------
@@ -732,6 +770,8 @@ class ColdBrew:
         for name in ("dropout", "student_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"ColdBrew: {name} must be in [0, 1), got {getattr(self, name)}")
+        if not math.isfinite(self.alpha_init):
+            raise ConfigError(f"ColdBrew: alpha_init must be a finite number, got {self.alpha_init}")
         if self.se_reg < 0 or self.lr <= 0 or self.student_lr <= 0:
             raise ConfigError("ColdBrew: se_reg must be ≥ 0 and learning rates > 0")
 
@@ -808,6 +848,7 @@ class ColdBrew:
             self.part2_input,
             self._settings("student_part1", self.student_lr, self.student_epochs),
             self._settings("student_part2", self.student_lr, self.student_epochs),
+            self.alpha_init,
         )
         self.teacher_embeddings_ = embeddings
         self.num_classes_ = graph.num_classes
@@ -908,6 +949,7 @@ class ColdBrew:
             model.student_dropout,
             model.top_k,
             model.part2_input,
+            model.alpha_init,
         )
         model.student_.bank = torch.zeros_like(student_state["bank"])
         try:
