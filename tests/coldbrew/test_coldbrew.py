@@ -205,6 +205,9 @@ def test_same_seed_same_numbers_and_resume(tmp_path: Path, small_graph) -> None:
     assert (tmp_path / "teacher.pt").is_file() and (tmp_path / "student_part2.pt").is_file()
     resumed = fit(checkpoint_dir=tmp_path)  # every stage loads its finished checkpoint
     np.testing.assert_allclose(resumed.predict_proba(graph.x), first, atol=1e-6)
+    # the same folder with another setting must not resume the first run's stages
+    with pytest.raises(ConfigError, match="other settings"):
+        fit(checkpoint_dir=tmp_path, alpha_init=0.5)
 
 
 def test_part2_validation_cache_matches_a_fresh_forward(small_graph, fitted) -> None:

@@ -15,7 +15,9 @@ experiment trains them the same way.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -283,6 +285,8 @@ class TrainSettings:
         patience: Epochs without a better validation score before stopping (``None``: never).
         checkpoint_path: Where to save/resume this training (``None``: no checkpoint).
         desc: Progress-bar label.
+        fingerprint: Identifies the settings that produced ``checkpoint_path``; resuming a checkpoint saved
+            under another fingerprint raises ``ConfigError`` instead of continuing someone else's training.
     """
 
     lr: float = 0.005
@@ -291,6 +295,7 @@ class TrainSettings:
     patience: int | None = 300
     checkpoint_path: str | Path | None = None
     desc: str = "train"
+    fingerprint: str | None = None
 
 
 def train_node_classifier(
@@ -340,6 +345,7 @@ def train_node_classifier(
         settings.max_epochs,
         early_stopping=EarlyStopping(patience=settings.patience, mode="max"),
         checkpoint_path=settings.checkpoint_path,
+        fingerprint=settings.fingerprint,
         desc=settings.desc,
     )
 
@@ -485,6 +491,7 @@ def fit_student_part1(
         settings.max_epochs,
         early_stopping=EarlyStopping(patience=settings.patience, mode="max"),
         checkpoint_path=settings.checkpoint_path,
+        fingerprint=settings.fingerprint,
         desc=settings.desc,
     )
 
@@ -616,6 +623,7 @@ def fit_graphmlp(
         settings.max_epochs,
         early_stopping=EarlyStopping(patience=settings.patience, mode="max"),
         checkpoint_path=settings.checkpoint_path,
+        fingerprint=settings.fingerprint,
         desc=settings.desc,
     )
     model.eval()
@@ -777,7 +785,10 @@ class ColdBrew:
 
     def _settings(self, stage: str, lr: float, epochs: int) -> TrainSettings:
         path = Path(self.checkpoint_dir) / f"{stage}.pt" if self.checkpoint_dir is not None else None
-        return TrainSettings(lr, self.weight_decay, epochs, self.patience, path, stage.replace("_", " "))
+        # a folder reused with other settings (another alpha_init, K, seed...) must not resume their training
+        params = {name: value for name, value in self.get_params().items() if name != "checkpoint_dir"}
+        fingerprint = hashlib.sha256(json.dumps([stage, params], sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return TrainSettings(lr, self.weight_decay, epochs, self.patience, path, stage.replace("_", " "), fingerprint)
 
     # -- fitting ------------------------------------------------------------------------------------
     def fit(
