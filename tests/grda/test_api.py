@@ -35,15 +35,23 @@ def test_discriminator_trains_only_in_the_paper_update(spiral, update: str, move
 
 
 def test_grda_beats_source_only_on_the_spiral() -> None:
-    """On a DG-15-like spiral, graph-relational alignment lifts target accuracy well above source-only."""
+    """On a DG-15-like spiral, graph-relational alignment lifts target accuracy well above source-only.
+
+    Averaged over six seeds: at this small size (hidden 32, 40 epochs) a single GRDA run either aligns the
+    spiral (83-92 %) or collapses to one class (50 %), so one seed would test the draw, not the method
+    (measured 2026-11-24, seeds 0-5: GRDA 84.6 / 50.0 / 50.0 / 50.0 / 83.5 / 92.2, source-only 53.5 / 49.1 /
+    56.3 / 50.2 / 50.9 / 48.9).
+    """
     data = make_spiral_domains(num_domains=15, points_per_domain=60, seed=1)
     y = _masked_labels(data)
-    common = {"hidden": 32, "epochs": 40, "lr": 1e-3, "lr_disc": 1e-3, "init": "pytorch", "pairing": "aligned", "random_state": 0}
-    grda = GRDA(**common).fit(data.x, y, data.domain, data.adjacency, data.source_domains)
-    source_only = AdversarialAdapter("source_only", **common).fit(data.x, y, data.domain, data.adjacency, data.source_domains)
-    acc_grda = grda._metric(data.x, data.y, data.domain)
-    acc_source = source_only._metric(data.x, data.y, data.domain)
-    assert acc_grda > acc_source + 10, (acc_grda, acc_source)
+    acc_grda, acc_source = [], []
+    for random_state in range(6):
+        common = {"hidden": 32, "epochs": 40, "lr": 1e-3, "lr_disc": 1e-3, "init": "pytorch", "pairing": "aligned", "random_state": random_state}
+        grda = GRDA(**common).fit(data.x, y, data.domain, data.adjacency, data.source_domains)
+        source_only = AdversarialAdapter("source_only", **common).fit(data.x, y, data.domain, data.adjacency, data.source_domains)
+        acc_grda.append(grda._metric(data.x, data.y, data.domain))
+        acc_source.append(source_only._metric(data.x, data.y, data.domain))
+    assert np.mean(acc_grda) > np.mean(acc_source) + 10, (acc_grda, acc_source)
 
 
 def test_same_seed_same_numbers_and_resume_matches(spiral, tmp_path) -> None:
