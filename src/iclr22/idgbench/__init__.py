@@ -59,6 +59,7 @@ _EXPORTS = {
     "ImageSource": "render",
     "grid_variance": "render",
     "SPLIT_KINDS": "splits",
+    "COMPOSITION_TEST_FRACTION": "splits",
     "Split": "splits",
     "make_split": "splits",
     "random_split": "splits",
