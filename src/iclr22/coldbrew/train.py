@@ -297,6 +297,27 @@ class TrainSettings:
     desc: str = "train"
     fingerprint: str | None = None
 
+    def run(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        train_epoch: Callable[[], float],
+        evaluate: Callable[[], float] | None,
+    ) -> FitResult:
+        """:func:`iclr22.core.training.fit_epochs` under this schedule: early stopping on the maximum of
+        ``evaluate``, checkpointing and the settings' fingerprint."""
+        return fit_epochs(
+            model,
+            optimizer,
+            train_epoch,
+            evaluate,
+            self.max_epochs,
+            early_stopping=EarlyStopping(patience=self.patience, mode="max"),
+            checkpoint_path=self.checkpoint_path,
+            fingerprint=self.fingerprint,
+            desc=self.desc,
+        )
+
 
 def train_node_classifier(
     model: nn.Module,
@@ -337,17 +358,7 @@ def train_node_classifier(
         with torch.no_grad():
             return accuracy(forward(val_mask), y[val_mask])
 
-    return fit_epochs(
-        model,
-        optimizer,
-        train_epoch,
-        evaluate if has_val else None,
-        settings.max_epochs,
-        early_stopping=EarlyStopping(patience=settings.patience, mode="max"),
-        checkpoint_path=settings.checkpoint_path,
-        fingerprint=settings.fingerprint,
-        desc=settings.desc,
-    )
+    return settings.run(model, optimizer, train_epoch, evaluate if has_val else None)
 
 
 def fit_teacher(
@@ -483,17 +494,7 @@ def fit_student_part1(
         with torch.no_grad():
             return -float(F.mse_loss(student.embed(rows(monitor)), target_embeddings[monitor]))
 
-    return fit_epochs(
-        student,
-        optimizer,
-        part1_epoch,
-        part1_val,
-        settings.max_epochs,
-        early_stopping=EarlyStopping(patience=settings.patience, mode="max"),
-        checkpoint_path=settings.checkpoint_path,
-        fingerprint=settings.fingerprint,
-        desc=settings.desc,
-    )
+    return settings.run(student, optimizer, part1_epoch, part1_val)
 
 
 def fit_student_part2(
@@ -615,17 +616,7 @@ def fit_graphmlp(
         with torch.no_grad():
             return accuracy(model(rows(graph.val_mask)), graph.y[graph.val_mask])
 
-    result = fit_epochs(
-        model,
-        optimizer,
-        train_epoch,
-        evaluate if bool(graph.val_mask.any()) else None,
-        settings.max_epochs,
-        early_stopping=EarlyStopping(patience=settings.patience, mode="max"),
-        checkpoint_path=settings.checkpoint_path,
-        fingerprint=settings.fingerprint,
-        desc=settings.desc,
-    )
+    result = settings.run(model, optimizer, train_epoch, evaluate if bool(graph.val_mask.any()) else None)
     model.eval()
     return model, result
 
