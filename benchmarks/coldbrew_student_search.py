@@ -7,7 +7,14 @@ What the Cora record's student could change, each value taken from the paper or 
   the first layer only (README's Cora teacher command, `--whetherHasSE='100'`), or no SE at all (what the
   README's Cold Brew student command actually distils: it passes no `--whetherHasSE`, whose default is '000');
 * part 2's settings with part 1 fixed: K of eq. 4 (code default 2, README 3, and 10), the initial α of
-  `[x, α1·ẽ, α0·ê]` (code 1e-4; 1 is the unscaled input the paper writes), and the paper's input `[x, ẽ]`.
+  `[x, α1·ẽ, α0·ê]` (code 1e-4; 1 is the unscaled input the paper writes), and the paper's input `[x, ẽ]`;
+* leave-self-out virtual neighbours (`*_lso`): a node never retrieves its own row of the bank (the paper's
+  eq. 4 and the official `SEMLP.replacement` search every row, the node's own included), in part 2's training
+  and in scoring alike, so that a training node sees what a cold or brand-new node sees;
+* where part 2's training nodes get their `ê`: from `ξ1` itself, in train mode at every step (official code;
+  `ξ1` regressed those very nodes, so their `ê` is in-sample), from `ξ1` once in eval mode (`*_fixed`, a
+  control), or cross-fitted (`*_crossfit`: from 5 part-1 models each trained without a fifth of the training
+  nodes, so that it is out-of-sample, as a cold node's `ê` is).
 
 Per seed (paper split, first 600 nodes train, next 500 validate, as `iclr22 run coldbrew --dataset cora`)
 each teacher is trained once (seeded as the experiment seeds its teacher) and part 1 once per teacher;
@@ -40,6 +47,7 @@ from iclr22.coldbrew.splits import degree_split, label_split
 from iclr22.coldbrew.train import (
     TrainSettings,
     accuracy,
+    cross_fitted_embeddings,
     fit_student_part1,
     fit_student_part2,
     fit_teacher,
@@ -50,18 +58,28 @@ from iclr22.core.seed import seed_everything
 
 # se_layers of fit_teacher for each teacher choice (2 layers).
 TEACHERS = {"se_all": None, "se_first": (True, False), "none": (False, False)}
-# Part-2 variants: (top_k, alpha_init, part2_input[, lr]); "default" is the official code's setting; without
-# an lr the experiment's student_lr (the official 0.005) is used; 1e-3 is the paper's Table 8 (Cora).
+# Part-2 variants: (top_k, alpha_init, part2_input, lr, leave_self_out, training nodes' ê); "default" is the
+# official code's setting; lr None = the experiment's student_lr (the official 0.005); 1e-3 is the paper's
+# Table 8 (Cora); ê None = ξ1 in train mode at every step (official), "fixed" = ξ1 once in eval mode,
+# "crossfit" = from CROSS_FIT_FOLDS part-1 models that did not regress the node.
 PART2_VARIANTS = {
-    "default": (3, 1e-4, "code"),
-    "k2": (2, 1e-4, "code"),
-    "k10": (10, 1e-4, "code"),
-    "alpha1": (3, 1.0, "code"),
-    "alpha1_k2": (2, 1.0, "code"),
-    "alpha1_k10": (10, 1.0, "code"),
-    "paper_input": (3, 1e-4, "paper"),
-    "alpha1_lr1e-3": (3, 1.0, "code", 1e-3),
+    "default": (3, 1e-4, "code", None, False, None),
+    "k2": (2, 1e-4, "code", None, False, None),
+    "k10": (10, 1e-4, "code", None, False, None),
+    "alpha1": (3, 1.0, "code", None, False, None),
+    "alpha1_k2": (2, 1.0, "code", None, False, None),
+    "alpha1_k10": (10, 1.0, "code", None, False, None),
+    "paper_input": (3, 1e-4, "paper", None, False, None),
+    "alpha1_lr1e-3": (3, 1.0, "code", 1e-3, False, None),
+    "alpha1_lso": (3, 1.0, "code", None, True, None),
+    "alpha1_k10_lso": (10, 1.0, "code", None, True, None),
+    "default_lso": (3, 1e-4, "code", None, True, None),
+    "alpha1_fixed": (3, 1.0, "code", None, False, "fixed"),
+    "alpha1_crossfit": (3, 1.0, "code", None, False, "crossfit"),
+    "alpha1_crossfit_lso": (3, 1.0, "code", None, True, "crossfit"),
+    "default_crossfit": (3, 1e-4, "code", None, False, "crossfit"),
 }
+CROSS_FIT_FOLDS = 5
 
 
 def _cora(data_dir: str, seed: int):
@@ -109,29 +127,55 @@ def run_task(args: tuple[str, int, str, list[str]]) -> dict:
     part1_student = ColdBrewStudent(
         data.x.shape[1], embeddings.shape[1], data.num_classes, c["student_hidden"], c["student_layers"], c["student_dropout"]
     )
-    part1_student.set_bank(embeddings)
+    node_ids = torch.arange(data.num_nodes)
+    part1_student.set_bank(embeddings, node_ids)
     fit_student_part1(part1_student, data.x, embeddings, data.val_mask, connected, student_settings)
     with torch.no_grad():
         part1_student.eval()
+        e_hat = part1_student.embed(data.x)
         # Diagnostic, not a candidate: ê's last C columns (ξ1's guess of the teacher's logits) read as a classifier.
-        out["e_hat_logits_scores"] = _scores(part1_student.embed(data.x)[:, -data.num_classes :], data.y, masks)
+        out["e_hat_logits_scores"] = _scores(e_hat[:, -data.num_classes :], data.y, masks)
+        # Diagnostic: how often a node's best-scoring bank row (eq. 4's top-1) is its own teacher embedding.
+        top1 = (e_hat @ embeddings.T).argmax(dim=1) == node_ids
+        self_masks = {"train": data.train_mask, **masks}
+        out["self_top1"] = {name: [int(top1[mask].sum()), int(mask.sum())] for name, mask in self_masks.items()}
     out["seconds"]["part1"] = time.perf_counter() - started
+
+    train_e_hats = {"fixed": e_hat[data.train_mask]}
+    if any(PART2_VARIANTS[name][5] == "crossfit" for name in variants):
+        started = time.perf_counter()
+        seed_everything(model_seed(seed, "coldbrew"))
+        train_e_hats["crossfit"] = cross_fitted_embeddings(
+            part1_student, data.x, embeddings, data.train_mask, data.val_mask, connected, CROSS_FIT_FOLDS,
+            student_settings, seed=model_seed(seed, "coldbrew"),
+        )
+        out["seconds"]["part1_crossfit"] = time.perf_counter() - started
+        with torch.no_grad():  # Diagnostic: how much better ξ1 fits its own training nodes than cross-fitted models do.
+            target = embeddings[data.train_mask]
+            out["train_e_hat_mse"] = {
+                "in_sample": float(((train_e_hats["fixed"] - target) ** 2).mean()),
+                "cross_fitted": float(((train_e_hats["crossfit"] - target) ** 2).mean()),
+                "validation": float(((e_hat[data.val_mask] - embeddings[data.val_mask]) ** 2).mean()),
+            }
 
     out["variants"] = {}
     for name in variants:
-        top_k, alpha_init, part2_input, *lr = PART2_VARIANTS[name]
+        top_k, alpha_init, part2_input, lr, leave_self_out, e_hat_source = PART2_VARIANTS[name]
         started = time.perf_counter()
         seed_everything(model_seed(seed, "coldbrew"))
         student = ColdBrewStudent(
             data.x.shape[1], embeddings.shape[1], data.num_classes, c["student_hidden"], c["student_layers"],
-            c["student_dropout"], top_k, part2_input, alpha_init,
+            c["student_dropout"], top_k, part2_input, alpha_init, leave_self_out,
         )
         student.part1.load_state_dict(part1_student.part1.state_dict())
-        student.set_bank(embeddings)
-        part2_settings = TrainSettings(lr[0] if lr else c["student_lr"], c["weight_decay"], c["student_epochs"], c["patience"], None, name)
-        fit = fit_student_part2(student, data.x, data.y, data.train_mask, data.val_mask, part2_settings)
+        student.set_bank(embeddings, node_ids)
+        part2_settings = TrainSettings(lr or c["student_lr"], c["weight_decay"], c["student_epochs"], c["patience"], None, name)
+        fit = fit_student_part2(
+            student, data.x, data.y, data.train_mask, data.val_mask, part2_settings,
+            train_e_hat=train_e_hats[e_hat_source] if e_hat_source else None,
+        )
         with torch.no_grad():
-            scores = _scores(student(data.x), data.y, masks)
+            scores = _scores(student(data.x, node_ids), data.y, masks)
         out["variants"][name] = {
             "scores": scores,
             "best_epoch": fit.best_epoch,
@@ -189,6 +233,14 @@ def main() -> None:
     print(f"{'teacher':9} {'student part 2':22} {'low-degree val':>14} {'isolated val':>12} {'all val':>8}  part-2 best epochs")
     for teacher, name, pooled, epochs in rows:
         print(f"{teacher:9} {name:22} {pooled['val_low_degree']:14.2f} {pooled['val_isolated']:12.2f} {pooled['val_all']:8.2f}  {epochs}")
+    for teacher in args.teachers:
+        mine = [r for r in results if r["teacher"] == teacher]
+        share = _pooled([r["self_top1"] for r in mine])
+        if all("train_e_hat_mse" in r for r in mine):
+            mse = {key: np.mean([r["train_e_hat_mse"][key] for r in mine]) for key in mine[0]["train_e_hat_mse"]}
+            print(f"{teacher}: MSE of ê against Ē, mean over seeds: " + ", ".join(f"{k} {v:.4f}" for k, v in mse.items()))
+        print(f"{teacher}: nodes whose top-1 virtual neighbour is their own bank row (no leave-self-out), % pooled: "
+              + ", ".join(f"{name} {value:.1f}" for name, value in share.items()))
     candidates = [row for row in rows if not row[1].startswith("(")]
     best = max(candidates, key=lambda row: (row[2]["val_low_degree"], row[2]["val_all"]))
     print(f"chosen on low-degree validation accuracy: teacher={best[0]}, part 2={best[1]} "

@@ -44,6 +44,31 @@ def test_virtual_neighbors_is_top_k_softmax_of_eq4() -> None:
     torch.testing.assert_close(virtual_neighbors(query, bank, 1), bank[best])
 
 
+def test_leave_self_out_never_retrieves_the_own_row() -> None:
+    generator = torch.Generator().manual_seed(1)
+    bank = torch.nn.functional.normalize(torch.randn(20, 6, generator=generator), dim=1)
+    query = bank[[3, 8, 8, 15]] * 5  # unit rows: each query's best match is its own row
+    own = torch.tensor([3, 8, -1, 15])  # -1: a new node, nothing to leave out
+    assert torch.equal((query @ bank.T).argmax(dim=1), torch.tensor([3, 8, 8, 15]))
+    scores = query @ bank.T
+    scores[[0, 1, 3], [3, 8, 15]] = float("-inf")
+    torch.testing.assert_close(virtual_neighbors(query, bank, 1, exclude=own), bank[scores.argmax(dim=1)])
+    for k in (1, 3, 19):  # whatever K, the own row gets no weight
+        with_self = virtual_neighbors(query, bank, k, exclude=own)
+        brute = torch.stack([torch.softmax(row.topk(k).values, 0) @ bank[row.topk(k).indices] for row in scores])
+        torch.testing.assert_close(with_self, brute)
+    # the student maps node ids to bank rows (a bank of a subset of the nodes, in any order)
+    from iclr22.coldbrew.model import ColdBrewStudent
+
+    student = ColdBrewStudent(4, 6, 2, 8, 2, 0.0, top_k=1, leave_self_out=True)
+    student.set_bank(bank, torch.arange(100, 120).flip(0))
+    rows = student.excluded_rows(torch.tensor([119, 100, 5, -1, 500, 110]))
+    assert rows.tolist() == [0, 19, -1, -1, -1, 9]
+    torch.testing.assert_close(student.neighbors(bank[[0]] * 5, torch.tensor([119])), virtual_neighbors(bank[[0]] * 5, bank, 1, exclude=torch.tensor([0])))
+    student.leave_self_out = False  # the official behaviour: the own row is a candidate
+    torch.testing.assert_close(student.neighbors(bank[[0]] * 5, torch.tensor([119])), bank[[0]])
+
+
 def test_se_gcn_layer_is_eq2_against_dense_computation() -> None:
     torch.manual_seed(0)
     edge_index = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
@@ -260,6 +285,64 @@ def test_fit_accepts_pyg_data(small_graph) -> None:
                 train_mask=torch.from_numpy(train), val_mask=torch.from_numpy(val))
     model = ColdBrew(epochs=5, student_epochs=5, part2_input="paper", part1_nodes="train", neighbor_pool="train").fit(data)
     assert model.predict(graph.x[:4]).shape == (4,)
+
+
+def test_leave_self_out_estimator_selects_and_serves_as_it_trained(tmp_path: Path, small_graph) -> None:
+    graph, split, train, val, _ = small_graph
+    model = ColdBrew(epochs=20, student_epochs=20, patience=None, seed=0, leave_self_out=True)
+    model.fit(x=graph.x, edge_index=split.edge_index, y=graph.y, train_mask=train, val_mask=val)
+    ids = np.arange(graph.num_nodes)
+    # part 2 selected its epoch on validation nodes with their own rows left out: predict with their ids agrees
+    val_ids = ids[val]
+    reread = accuracy(torch.from_numpy(model.predict(graph.x[val], node_ids=val_ids)), torch.from_numpy(graph.y[val]))
+    assert reread == pytest.approx(model.history_["student_part2"]["val_acc"], abs=1e-4)
+    # a graph node never gets its own teacher embedding back; a row without an id searches the whole bank
+    bank = model.student_.bank
+    e_hat = torch.from_numpy(model.transform(graph.x))
+    scores = e_hat @ bank.T
+    scores[torch.arange(graph.num_nodes), torch.arange(graph.num_nodes)] = float("-inf")
+    k = model.top_k
+    expected = torch.stack([torch.softmax(row.topk(k).values, 0) @ bank[row.topk(k).indices] for row in scores])
+    np.testing.assert_allclose(model.virtual_neighbor_embeddings(graph.x, node_ids=ids), expected.numpy(), atol=1e-5)
+    np.testing.assert_allclose(model.virtual_neighbor_embeddings(graph.x), virtual_neighbors(e_hat, bank, k).numpy(), atol=1e-5)
+    loaded = ColdBrew.load(model.save(tmp_path / "lso.pt"))
+    assert loaded.leave_self_out and torch.equal(loaded.student_.bank_node_ids, model.student_.bank_node_ids)
+    np.testing.assert_allclose(loaded.predict_proba(graph.x, node_ids=ids), model.predict_proba(graph.x, node_ids=ids), atol=1e-6)
+    with pytest.raises(DataError, match="node_ids"):
+        model.predict(graph.x[:3], node_ids=[0, 1])
+
+
+def test_cross_fitted_embeddings_hold_each_training_node_out(monkeypatch, small_graph) -> None:
+    import iclr22.coldbrew.train as train_module
+    from iclr22.coldbrew.model import ColdBrewStudent
+
+    graph, split, train, val, _ = small_graph
+    data = validate_graph(graph.x, split.edge_index, graph.y, train, val)
+    target = torch.randn(graph.num_nodes, 7, generator=torch.Generator().manual_seed(0))
+    connected = data.degrees() > 0
+    seen: list[torch.Tensor] = []
+    real_fit = train_module.fit_student_part1
+
+    def recording_fit(student, x, target_embeddings, val_mask, part1_mask, settings=None):
+        seen.append(part1_mask.clone())
+        return real_fit(student, x, target_embeddings, val_mask, part1_mask, settings)
+
+    monkeypatch.setattr(train_module, "fit_student_part1", recording_fit)
+    student = ColdBrewStudent(data.x.shape[1], 7, data.num_classes, 16, 2, 0.0)
+    settings = train_module.TrainSettings(0.005, 5e-4, 2, None, None, "fold")
+    e_hat = train_module.cross_fitted_embeddings(student, data.x, target, data.train_mask, data.val_mask, connected, 3, settings, seed=0)
+    assert e_hat.shape == (int(train.sum()), 7) and len(seen) == 3
+    held_out = [connected & ~mask for mask in seen]  # the part-1 nodes each fold model never regressed
+    assert all(not bool((mask & ~connected).any()) for mask in seen)
+    train_t = torch.from_numpy(train)
+    covered = torch.zeros_like(train_t)
+    for fold in held_out:
+        assert not bool((fold & ~train_t).any())  # only training nodes are held out
+        assert not bool((fold & covered).any())  # each in one fold
+        covered |= fold
+    assert torch.equal(covered, train_t & connected)
+    with pytest.raises(ConfigError, match="2 folds"):
+        train_module.cross_fitted_embeddings(student, data.x, target, data.train_mask, data.val_mask, connected, 1)
 
 
 # ----------------------------------------------------------------------------------------- bad input

@@ -40,6 +40,7 @@ _LAZY = {
     "fit_student": "iclr22.coldbrew.train",
     "fit_student_part1": "iclr22.coldbrew.train",
     "fit_student_part2": "iclr22.coldbrew.train",
+    "cross_fitted_embeddings": "iclr22.coldbrew.train",
     "teacher_embeddings": "iclr22.coldbrew.train",
     "feature_contribution_ratio": "iclr22.coldbrew.train",
     "label_propagation_predict": "iclr22.coldbrew.train",

@@ -76,6 +76,10 @@ DEFAULTS: dict[str, Any] = {
     "student_alpha_init": 1.0,
     "part1_nodes": "non_isolated",
     "neighbor_pool": "all",
+    # true: a node never retrieves its own teacher embedding as a virtual neighbour (training, validation and
+    # evaluation nodes alike); false (paper eq. 4, official code) kept: leave-self-out did not win on Cora
+    # validation nodes (benchmarks/coldbrew_student_search.py)
+    "leave_self_out": False,
     # baselines
     "sage_dropout": 0.5,
     "mlp_hidden": 256,
@@ -328,12 +332,14 @@ def run(ctx: RunContext) -> ExperimentResult:
             student_layers=config["student_layers"], student_dropout=config["student_dropout"], student_lr=config["student_lr"],
             student_epochs=config["student_epochs"], top_k=config["top_k"], part2_input=config["part2_input"],
             alpha_init=config["student_alpha_init"],
-            part1_nodes=config["part1_nodes"], neighbor_pool=config["neighbor_pool"], seed=None, checkpoint_dir=checkpoints,
+            part1_nodes=config["part1_nodes"], neighbor_pool=config["neighbor_pool"], leave_self_out=config["leave_self_out"],
+            seed=None, checkpoint_dir=checkpoints,
         )
         cold_brew.fit(x=data.x, edge_index=data.edge_index, y=data.y, train_mask=data.train_mask, val_mask=data.val_mask)
         with torch.no_grad():
             logits["gcn_se"] = cold_brew.teacher_(data.gnn_features(), data.adjacency())
-            logits["coldbrew"] = cold_brew.student_(data.x)  # features only: no graph at inference
+            # features only, no graph at inference; the node ids only serve leave_self_out
+            logits["coldbrew"] = cold_brew.student_(data.x, torch.arange(data.num_nodes))
         train_mode["gcn_se"] = train_mode_accuracy(cold_brew.teacher_, data, subsets, config["train_mode_samples"], ctx.seed)
         seconds["gcn_se + coldbrew"] = time.perf_counter() - started
     lp_scores = label_propagation_predict(data, config["lp_layers"], config["lp_alpha"])

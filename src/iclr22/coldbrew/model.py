@@ -419,7 +419,7 @@ class FeatureMLP(nn.Module):
         return rest(out)
 
 
-def virtual_neighbors(query: Tensor, bank: Tensor, k: int, chunk_size: int = 4096) -> Tensor:
+def virtual_neighbors(query: Tensor, bank: Tensor, k: int, chunk_size: int = 4096, exclude: Tensor | None = None) -> Tensor:
     """Paper eq. 4: ``ẽ_i = softmax(Θ_K(ê_i Ēᵀ)) Ē``.
 
     For each query row ``ê_i`` the dot products with every row of the bank ``Ē`` are computed, all but
@@ -429,17 +429,24 @@ def virtual_neighbors(query: Tensor, bank: Tensor, k: int, chunk_size: int = 409
     Args:
         query: ``[M, D]`` student embeddings ``ê``.
         bank: ``[N, D]`` teacher embeddings ``Ē`` (the candidate neighbours).
-        k: ``K`` (clipped to ``N``).
+        k: ``K`` (clipped to ``N``, or to ``N − 1`` when rows are excluded).
         chunk_size: Queries per block, which bounds memory at ``chunk_size × N`` scores.
+        exclude: ``[M]`` int64, the bank row each query may not retrieve (its own row: leave-self-out), or −1
+            for none. ``None``: every row is a candidate for every query.
 
     Returns:
         ``[M, D]`` virtual-neighbour summaries ``ẽ``.
     """
-    k = max(1, min(int(k), bank.shape[0]))
+    excluding = exclude is not None and bool((exclude >= 0).any())
+    k = max(1, min(int(k), bank.shape[0] - (1 if excluding else 0)))
     query, bank = query.detach(), bank.detach()
     out = []
     for start in range(0, query.shape[0], chunk_size):
         scores = query[start : start + chunk_size] @ bank.T
+        if excluding:
+            rows = exclude[start : start + chunk_size]
+            has_row = rows >= 0
+            scores[has_row.nonzero().squeeze(1), rows[has_row]] = float("-inf")
         top_scores, top_index = scores.topk(k, dim=1)
         weights = torch.softmax(top_scores, dim=1)
         out.append(torch.einsum("mk,mkd->md", weights, bank[top_index]))
@@ -454,6 +461,11 @@ class ColdBrewStudent(nn.Module):
     * part 2, ``ξ2``: :class:`FeatureMLP` on ``[x, α1·ẽ, α0·ê]`` (official code; learnable ``α`` initialised
       at 1e-4) or on ``[x, ẽ]`` (paper) with ``part2_input="paper"``.
 
+    The bank may carry the graph node id of each row (``set_bank(bank, node_ids)``). With ``leave_self_out``
+    a query that names its node (``forward(x, node_ids)``) never retrieves its own row: a node is not its
+    own virtual neighbour, so a training node sees what a brand-new node (absent from the bank) sees, not
+    its own graph-aware teacher embedding. Queries without node ids (new nodes) search the whole bank.
+
     Args:
         in_channels: Feature width ``d``.
         embedding_dim: Width of ``Ē`` (the teacher's :attr:`GCNSE.embedding_dim`).
@@ -464,6 +476,7 @@ class ColdBrewStudent(nn.Module):
         top_k: ``K`` of eq. 4.
         part2_input: ``"code"`` for ``[x, α1·ẽ, α0·ê]`` or ``"paper"`` for ``[x, ẽ]``.
         alpha_init: Initial value of ``α0`` and ``α1``.
+        leave_self_out: Exclude a query node's own bank row from its virtual neighbours (needs node ids).
     """
 
     def __init__(
@@ -477,17 +490,21 @@ class ColdBrewStudent(nn.Module):
         top_k: int = 3,
         part2_input: str = "code",
         alpha_init: float = 1e-4,
+        leave_self_out: bool = False,
     ) -> None:
         super().__init__()
         if part2_input not in ("code", "paper"):
             raise ValueError(f"part2_input must be 'code' or 'paper', got {part2_input!r}")
         self.top_k, self.part2_input, self.alpha_init = top_k, part2_input, alpha_init
+        self.leave_self_out = bool(leave_self_out)
         self.part1 = FeatureMLP(in_channels, hidden_channels, embedding_dim, num_layers, dropout)
         part2_in = in_channels + (2 if part2_input == "code" else 1) * embedding_dim
         self.part2 = FeatureMLP(part2_in, hidden_channels, out_channels, num_layers, dropout)
         # alphas[0] scales ê, alphas[1] scales ẽ, as in the official SEMLP.
         self.alphas = nn.Parameter(torch.full((2,), float(alpha_init)))
         self.register_buffer("bank", torch.zeros(0, embedding_dim))
+        # graph node id of each bank row (empty: unknown, nothing can be left out)
+        self.register_buffer("bank_node_ids", torch.zeros(0, dtype=torch.long))
 
     def reset_parameters(self) -> None:
         self.part1.reset_parameters()
@@ -495,21 +512,47 @@ class ColdBrewStudent(nn.Module):
         with torch.no_grad():
             self.alphas.fill_(self.alpha_init)
 
-    def set_bank(self, bank: Tensor) -> None:
-        """Store the teacher embeddings searched for virtual neighbours (eq. 4)."""
+    def set_bank(self, bank: Tensor, node_ids: Tensor | None = None) -> None:
+        """Store the teacher embeddings searched for virtual neighbours (eq. 4) and, optionally, the graph
+        node id of each row (needed by ``leave_self_out``)."""
         self.bank = bank.detach().clone()
+        if node_ids is None:
+            self.bank_node_ids = torch.zeros(0, dtype=torch.long, device=bank.device)
+        else:
+            node_ids = torch.as_tensor(node_ids, dtype=torch.long, device=bank.device).reshape(-1)
+            if node_ids.numel() != bank.shape[0]:
+                raise ValueError(f"set_bank: {node_ids.numel()} node ids for {bank.shape[0]} bank rows")
+            self.bank_node_ids = node_ids.clone()
+
+    def excluded_rows(self, node_ids: Tensor | None) -> Tensor | None:
+        """The bank row of each query node (−1 where it has none, or where its id is −1: a new node), or
+        ``None`` when nothing is left out."""
+        if not self.leave_self_out or node_ids is None or self.bank_node_ids.numel() == 0:
+            return None
+        node_ids = torch.as_tensor(node_ids, dtype=torch.long, device=self.bank.device).reshape(-1)
+        # bank_node_ids are distinct, so each query has at most one own row: find it by binary search
+        sorted_ids, order = self.bank_node_ids.sort()
+        position = torch.searchsorted(sorted_ids, node_ids).clamp(max=sorted_ids.numel() - 1)
+        found = sorted_ids[position] == node_ids
+        return torch.where(found, order[position], torch.full_like(node_ids, -1))
 
     def embed(self, x: Tensor) -> Tensor:
         """``ê = ξ1(x)``."""
         return self.part1(x)
 
-    def part2_inputs(self, x: Tensor) -> tuple[Tensor, ...]:
-        """The input of ``ξ2`` as its blocks: ``(x, α1·ẽ, α0·ê)`` or ``(x, ẽ)``; ``ξ1`` is frozen here (detached)."""
+    def neighbors(self, e_hat: Tensor, node_ids: Tensor | None = None) -> Tensor:
+        """``ẽ`` of eq. 4 for given ``ê`` (leaving each query's own row out under ``leave_self_out``)."""
         if self.bank.shape[0] == 0:
             raise RuntimeError("ColdBrewStudent has an empty neighbour bank; call set_bank first")
+        return virtual_neighbors(e_hat, self.bank, self.top_k, exclude=self.excluded_rows(node_ids))
+
+    def part2_inputs(self, x: Tensor, node_ids: Tensor | None = None) -> tuple[Tensor, ...]:
+        """The input of ``ξ2`` as its blocks: ``(x, α1·ẽ, α0·ê)`` or ``(x, ẽ)``; ``ξ1`` is frozen here (detached).
+
+        ``node_ids``: the graph node id of each row of ``x`` when the rows are nodes of the bank's graph
+        (``None`` for new nodes)."""
         e_hat = self.part1(x).detach()
-        e_tilde = virtual_neighbors(e_hat, self.bank, self.top_k)
-        return self._blocks(x, e_hat, e_tilde)
+        return self._blocks(x, e_hat, self.neighbors(e_hat, node_ids))
 
     def _blocks(self, x: Tensor, e_hat: Tensor, e_tilde: Tensor) -> tuple[Tensor, ...]:
         if self.part2_input == "paper":
@@ -520,9 +563,9 @@ class ColdBrewStudent(nn.Module):
         """``ξ2`` on given ``ê`` and ``ẽ`` (for callers that computed them once, e.g. with ``ξ1`` frozen)."""
         return self.part2.forward_parts(*self._blocks(x, e_hat, e_tilde))
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Class logits from features alone (dense or sparse-CSR ``x``)."""
-        return self.part2.forward_parts(*self.part2_inputs(x))
+    def forward(self, x: Tensor, node_ids: Tensor | None = None) -> Tensor:
+        """Class logits from features alone (dense or sparse-CSR ``x``); ``node_ids`` as in :meth:`part2_inputs`."""
+        return self.part2.forward_parts(*self.part2_inputs(x, node_ids))
 
 
 def neighbor_contrastive_loss(z: Tensor, target: Tensor, tau: float) -> Tensor:

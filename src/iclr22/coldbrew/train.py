@@ -15,6 +15,7 @@ experiment trains them the same way.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import json
@@ -58,6 +59,7 @@ __all__ = [
     "fit_student",
     "fit_student_part1",
     "fit_student_part2",
+    "cross_fitted_embeddings",
     "fit_mlp",
     "fit_sage",
     "fit_graphmlp",
@@ -427,6 +429,8 @@ def fit_student(
     part1_settings: TrainSettings | None = None,
     part2_settings: TrainSettings | None = None,
     alpha_init: float = 1e-4,
+    bank_node_ids: Tensor | None = None,
+    leave_self_out: bool = False,
 ) -> tuple[ColdBrewStudent, FitResult, FitResult]:
     """Train the Cold Brew student MLP (paper §3.3–3.5): :func:`fit_student_part1`, then :func:`fit_student_part2`.
 
@@ -452,11 +456,15 @@ def fit_student(
         part1_settings: Schedule of part 1.
         part2_settings: Schedule of part 2.
         alpha_init: Initial ``α0``, ``α1`` (official code 1e-4).
+        bank_node_ids: ``[M]`` the node id (row of ``x``) of each bank row; needed by ``leave_self_out``.
+        leave_self_out: A node never retrieves its own bank row as a virtual neighbour, in training and in
+            validation alike (official code: it may).
     """
     student = ColdBrewStudent(
-        x.shape[1], target_embeddings.shape[1], num_classes, hidden_channels, num_layers, dropout, top_k, part2_input, alpha_init
+        x.shape[1], target_embeddings.shape[1], num_classes, hidden_channels, num_layers, dropout, top_k, part2_input, alpha_init,
+        leave_self_out,
     )
-    student.set_bank(bank)
+    student.set_bank(bank, bank_node_ids)
     part1_result = fit_student_part1(student, x, target_embeddings, val_mask, part1_mask, part1_settings)
     part2_result = fit_student_part2(student, x, y, train_mask, val_mask, part2_settings)
     return student, part1_result, part2_result
@@ -497,6 +505,53 @@ def fit_student_part1(
     return settings.run(student, optimizer, part1_epoch, part1_val)
 
 
+def cross_fitted_embeddings(
+    student: ColdBrewStudent,
+    x: Tensor,
+    target_embeddings: Tensor,
+    train_mask: Tensor,
+    val_mask: Tensor,
+    part1_mask: Tensor,
+    folds: int,
+    settings: TrainSettings | None = None,
+    seed: int = 0,
+) -> Tensor:
+    """``ê`` of the training nodes from part-1 models that did not regress them (cross-fitting, ``folds`` ≥ 2).
+
+    The training nodes are split at random into ``folds`` groups; for each group a fresh copy of
+    ``student.part1`` is trained exactly as :func:`fit_student_part1` trains it, on ``part1_mask`` minus the
+    group, and predicts (eval mode) the group's ``ê``: out-of-sample, as a cold node's ``ê`` is, instead of
+    ``ξ1``'s in-sample fit of its own training nodes. (Not the default: on Cora validation nodes part 2 did
+    worse with it, see ``benchmarks/coldbrew_student_search.py`` and docs/methods/coldbrew.md.)
+
+    Returns:
+        ``[num_train, D]``, rows in the order of ``train_mask.nonzero()``.
+    """
+    if folds < 2:
+        raise ConfigError(f"cross-fitting needs at least 2 folds, got {folds}")
+    settings = settings or TrainSettings(desc="student part 1 fold")
+    train_index = train_mask.nonzero().squeeze(1)
+    generator = torch.Generator().manual_seed(int(seed))
+    fold_of = torch.empty(train_index.numel(), dtype=torch.long)
+    fold_of[torch.randperm(train_index.numel(), generator=generator)] = torch.arange(train_index.numel()) % folds
+    e_hat = target_embeddings.new_zeros(train_index.numel(), target_embeddings.shape[1])
+    for fold in range(folds):
+        held_out = torch.zeros_like(train_mask)
+        held_out[train_index[fold_of == fold]] = True
+        fold_student = copy.deepcopy(student)  # same architecture, fresh part-1 weights
+        fold_student.part1.reset_parameters()
+        fold_settings = TrainSettings(
+            settings.lr, settings.weight_decay, settings.max_epochs, settings.patience,
+            None if settings.checkpoint_path is None else Path(settings.checkpoint_path).with_name(f"{Path(settings.checkpoint_path).stem}_fold{fold}.pt"),
+            f"{settings.desc} {fold + 1}/{folds}", settings.fingerprint,
+        )
+        fit_student_part1(fold_student, x, target_embeddings, val_mask, part1_mask & ~held_out, fold_settings)
+        fold_student.eval()
+        with torch.no_grad():
+            e_hat[fold_of == fold] = fold_student.embed(_Rows(x).fresh(held_out))
+    return e_hat
+
+
 def fit_student_part2(
     student: ColdBrewStudent,
     x: Tensor,
@@ -504,11 +559,17 @@ def fit_student_part2(
     train_mask: Tensor,
     val_mask: Tensor,
     settings: TrainSettings | None = None,
+    train_e_hat: Tensor | None = None,
 ) -> FitResult:
     """Student part 2: train ``ξ2`` and ``α`` with cross-entropy on ``train_mask`` from ``[x, α1·ẽ, α0·ê]``
-    (or ``[x, ẽ]``), ``ξ1`` frozen, keeping the epoch best on validation accuracy."""
+    (or ``[x, ẽ]``), ``ξ1`` frozen, keeping the epoch best on validation accuracy.
+
+    The rows of ``x`` are the graph's nodes: under ``student.leave_self_out`` each training and validation
+    node's own bank row is left out of its virtual neighbours. ``train_e_hat`` (``[num_train, D]``, e.g. from
+    :func:`cross_fitted_embeddings`) replaces ``ξ1(x)`` on the training nodes."""
     settings = settings or TrainSettings(desc="student part 2")
     rows = _Rows(x)
+    node_ids = {id(mask): mask.nonzero().squeeze(1) for mask in (train_mask, val_mask)}
     # Part 2: classify from [x, α1·ẽ, α0·ê]; ξ1 stays frozen (its output is detached in part2_features).
     for parameter in student.part1.parameters():
         parameter.requires_grad_(False)
@@ -520,12 +581,20 @@ def fit_student_part2(
         val_rows = rows(val_mask)
         with torch.no_grad():
             val_e_hat = student.embed(val_rows)
-            val_e_tilde = virtual_neighbors(val_e_hat, student.bank, student.top_k)
+            val_e_tilde = student.neighbors(val_e_hat, node_ids[id(val_mask)])
+
+    if train_e_hat is not None:
+        if train_e_hat.shape[0] != int(train_mask.sum()):
+            raise ValueError(f"train_e_hat has {train_e_hat.shape[0]} rows for {int(train_mask.sum())} training nodes")
+        train_rows = rows(train_mask)
+        train_e_tilde = student.neighbors(train_e_hat, node_ids[id(train_mask)])
 
     def part2_forward(mask: Tensor) -> Tensor:
         if cached_val and mask is val_mask and not student.training:
             return student.classify(val_rows, val_e_hat, val_e_tilde)
-        return student(rows(mask))
+        if train_e_hat is not None and mask is train_mask:
+            return student.classify(train_rows, train_e_hat, train_e_tilde)
+        return student(rows(mask), node_ids[id(mask)])
 
     # Adam skips parameters without gradients, so only ξ2 and α move.
     result = train_node_classifier(student, part2_forward, y, train_mask, val_mask, settings)
@@ -695,6 +764,9 @@ class ColdBrew:
             validation nodes (``benchmarks/coldbrew_student_search.py``); the official code starts them at 1e-4.
         part1_nodes: Nodes part 1 regresses: ``"non_isolated"`` (paper) or ``"train"`` (official code).
         neighbor_pool: Bank of virtual neighbours: ``"all"`` nodes (paper/code), ``"non_isolated"`` or ``"train"``.
+        leave_self_out: A node of the training graph never retrieves its own teacher embedding as a virtual
+            neighbour (in part 2's training and validation, and in ``predict(..., node_ids=...)``), as a
+            brand-new node cannot; the official code does not exclude it.
         seed: Seed set before training (``None``: leave the RNGs alone).
         checkpoint_dir: Folder for resumable checkpoints of each training stage (``None``: none).
 
@@ -734,6 +806,7 @@ class ColdBrew:
         alpha_init: float = 1.0,
         part1_nodes: str = "non_isolated",
         neighbor_pool: str = "all",
+        leave_self_out: bool = False,
         seed: int | None = 0,
         checkpoint_dir: str | Path | None = None,
     ) -> None:
@@ -743,7 +816,7 @@ class ColdBrew:
         self.student_hidden_channels, self.student_layers = student_hidden_channels, student_layers
         self.student_dropout, self.student_lr, self.student_epochs = student_dropout, student_lr, student_epochs
         self.top_k, self.part2_input, self.part1_nodes, self.neighbor_pool = top_k, part2_input, part1_nodes, neighbor_pool
-        self.alpha_init = alpha_init
+        self.alpha_init, self.leave_self_out = alpha_init, leave_self_out
         self.seed, self.checkpoint_dir = seed, checkpoint_dir
 
     # -- parameters ---------------------------------------------------------------------------------
@@ -851,6 +924,8 @@ class ColdBrew:
             self._settings("student_part1", self.student_lr, self.student_epochs),
             self._settings("student_part2", self.student_lr, self.student_epochs),
             self.alpha_init,
+            pool.nonzero().squeeze(1),
+            bool(self.leave_self_out),
         )
         self.teacher_embeddings_ = embeddings
         self.num_classes_ = graph.num_classes
@@ -878,21 +953,37 @@ class ColdBrew:
             raise DataError(f"x: features hold NaN/inf (first in row {int(np.argwhere(~np.isfinite(array))[0, 0])})")
         return torch.from_numpy(array)
 
+    def _node_ids(self, node_ids: Any, num_rows: int) -> Tensor | None:
+        if node_ids is None:
+            return None
+        ids = _as_numpy(node_ids, "node_ids").reshape(-1)
+        if ids.shape[0] != num_rows or ids.dtype.kind not in "iu":
+            raise DataError(f"node_ids: expected {num_rows} integer node ids (one per row of x, -1 for a new node), got {ids.shape[0]} of dtype {ids.dtype}")
+        return torch.from_numpy(ids.astype(np.int64))
+
     @torch.no_grad()
-    def predict_proba(self, x: Any, batch_size: int = 65536) -> np.ndarray:
-        """Class probabilities ``[M, C]`` from node features alone (the student, eval mode)."""
+    def predict_proba(self, x: Any, batch_size: int = 65536, node_ids: Any = None) -> np.ndarray:
+        """Class probabilities ``[M, C]`` from node features alone (the student, eval mode).
+
+        ``node_ids``: when the rows of ``x`` are nodes of the training graph, their ids (−1 for a new
+        node), so that under ``leave_self_out`` no node retrieves its own teacher embedding. Without it
+        every row is treated as a new node.
+        """
         features = self._features(x)
+        ids = self._node_ids(node_ids, features.shape[0])
         self.student_.eval()
         # Bag-of-words features go through the first layers as sparse CSR, several times faster.
         chunks = [
-            torch.softmax(self.student_(as_sparse_if_sparse(features[i : i + batch_size])), dim=-1)
+            torch.softmax(
+                self.student_(as_sparse_if_sparse(features[i : i + batch_size]), None if ids is None else ids[i : i + batch_size]), dim=-1
+            )
             for i in range(0, features.shape[0], batch_size)
         ]
         return torch.cat(chunks).numpy() if chunks else np.zeros((0, self.num_classes_), dtype=np.float32)
 
-    def predict(self, x: Any) -> np.ndarray:
-        """Predicted class ids ``[M]`` from node features alone."""
-        return self.predict_proba(x).argmax(axis=1)
+    def predict(self, x: Any, node_ids: Any = None) -> np.ndarray:
+        """Predicted class ids ``[M]`` from node features alone (``node_ids`` as in :meth:`predict_proba`)."""
+        return self.predict_proba(x, node_ids=node_ids).argmax(axis=1)
 
     @torch.no_grad()
     def transform(self, x: Any) -> np.ndarray:
@@ -902,11 +993,12 @@ class ColdBrew:
         return self.student_.embed(as_sparse_if_sparse(features)).numpy()
 
     @torch.no_grad()
-    def virtual_neighbor_embeddings(self, x: Any) -> np.ndarray:
+    def virtual_neighbor_embeddings(self, x: Any, node_ids: Any = None) -> np.ndarray:
         """``ẽ`` of eq. 4 for these nodes: the softmax-weighted top-K teacher embeddings (``[M, D]``)."""
         features = self._features(x)
+        ids = self._node_ids(node_ids, features.shape[0])
         self.student_.eval()
-        return virtual_neighbors(self.student_.embed(as_sparse_if_sparse(features)), self.student_.bank, self.student_.top_k).numpy()
+        return self.student_.neighbors(self.student_.embed(as_sparse_if_sparse(features)), ids).numpy()
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -952,8 +1044,13 @@ class ColdBrew:
             model.top_k,
             model.part2_input,
             model.alpha_init,
+            model.leave_self_out,
         )
         model.student_.bank = torch.zeros_like(student_state["bank"])
+        if "bank_node_ids" in student_state:
+            model.student_.bank_node_ids = torch.zeros_like(student_state["bank_node_ids"])
+        else:  # a file written before the bank carried node ids: nothing can be left out
+            student_state = {**student_state, "bank_node_ids": torch.zeros(0, dtype=torch.long)}
         try:
             model.student_.load_state_dict(student_state)
         except RuntimeError as exc:
