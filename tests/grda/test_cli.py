@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from iclr22.cli import main
+from iclr22.core.errors import ConfigError
 from iclr22.core.results import read_metrics
 from iclr22.grda.experiment import tpt48_task_sources, tpt48_windows
 from iclr22.grda.train import graph_distance_to
@@ -130,6 +131,23 @@ def test_tpt48_windows_follow_the_protocol() -> None:
     np.testing.assert_allclose(first_target, temps[1, 12:18])
     np.testing.assert_allclose(w["y_test"][w["domain_test"] == 1][1] * w["std"] + w["mean"], temps[1, 18:24])
 
+
+
+def test_tpt48_per_state_standardisation_reads_only_input_months() -> None:
+    """Each state is standardised by its own Jan-Jun months (the year-aligned inputs), sources and targets
+    alike, so a target's held-out output months never enter its statistics."""
+    rng = np.random.default_rng(0)
+    temps = rng.normal(50, 10, size=(3, 144)) + np.array([[0.0], [20.0], [-15.0]])
+    w = tpt48_windows(temps, np.array([0]), seq_len=6, group_len=12, standardize="per_state")
+    for state in range(3):
+        inputs = w["x_test"][w["domain_test"] == state]
+        np.testing.assert_allclose([inputs.mean(), inputs.std()], [0.0, 1.0], atol=1e-5)
+    changed = temps.copy()
+    changed[1, 18:24] += 100.0  # a target's output months of year 2
+    again = tpt48_windows(changed, np.array([0]), seq_len=6, group_len=12, standardize="per_state")
+    np.testing.assert_allclose(again["x_train"], w["x_train"])
+    with pytest.raises(ConfigError, match="tpt48_standardize"):
+        tpt48_windows(temps, np.array([0]), standardize="per_window")
 
 def _write_dg(path: Path, **changes) -> None:
     rng = np.random.default_rng(0)

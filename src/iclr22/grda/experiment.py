@@ -69,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "holdout_sources": 0,
     "seq_len": 6,
     "group_len": 12,
+    "tpt48_standardize": "global",
     "eval_every": 20,
     "checkpoint_every": 0,
 }
@@ -96,6 +97,7 @@ CHOICES = {
     "domain_index": ["auto", "given", "pretrained", "joint", "onehot"],
     "init": ["official", "pytorch"],
     "pairing": ["aligned", "random"],
+    "tpt48_standardize": ["global", "per_state"],
 }
 
 #: Paper, Table 1 (accuracy %, mean over target domains).
@@ -316,7 +318,7 @@ def _dg_positions(data: DomainDataset) -> np.ndarray:
 
 # =========================================================================================== TPT-48
 def tpt48_windows(
-    temperatures: np.ndarray, sources: np.ndarray, seq_len: int = 6, group_len: int = 12
+    temperatures: np.ndarray, sources: np.ndarray, seq_len: int = 6, group_len: int = 12, standardize: str = "global"
 ) -> dict[str, np.ndarray | float]:
     """Windows of the TPT-48 protocol (Wang-ML-Lab/VDI ``TPT-48/data_loader``): ``seq_len`` months in,
     the next ``seq_len`` out.
@@ -324,11 +326,13 @@ def tpt48_windows(
     * Source states: every sliding window ``t .. t+2·seq_len−1`` for ``t`` in ``0 .. T − group_len``.
     * Target states (training inputs, unlabelled) and test windows of every state: the year-aligned
       windows, ``x`` = months ``g·group_len .. +seq_len−1``, ``y`` = the next ``seq_len``.
-    * One global mean / std over the source months used and the target input months standardises all.
+    * ``standardize="global"`` (the lab's code): one mean / std over the source months used and the target
+      input months standardises all. ``"per_state"``: each state by the mean / std of its own year-aligned
+      input months (the same months for sources and targets, so no target label is read).
 
     Returns:
         ``x_train, y_train`` (NaN for target states), ``domain_train``, ``x_test, y_test, domain_test``,
-        and ``mean, std`` (°F) of the standardisation.
+        and ``mean, std`` (°F) of the standardisation (``[num_states]`` arrays for ``"per_state"``).
     """
     temperatures = np.asarray(temperatures, dtype=np.float64)
     num_states, num_months = temperatures.shape
@@ -340,9 +344,16 @@ def tpt48_windows(
     num_groups = num_months // group_len
     used = [temperatures[s, : num_sliding + seq_len - 1] for s in np.flatnonzero(is_source)]
     used += [temperatures[s, g * group_len : g * group_len + seq_len] for s in np.flatnonzero(~is_source) for g in range(num_groups)]
-    pooled = np.concatenate(used)
-    mean, std = float(pooled.mean()), float(pooled.std())
-    z = (temperatures - mean) / std
+    if standardize == "global":
+        pooled = np.concatenate(used)
+        mean, std = float(pooled.mean()), float(pooled.std())
+        z = (temperatures - mean) / std
+    elif standardize == "per_state":
+        input_months = np.concatenate([np.arange(g * group_len, g * group_len + seq_len) for g in range(num_groups)])
+        mean, std = temperatures[:, input_months].mean(axis=1), temperatures[:, input_months].std(axis=1)
+        z = (temperatures - mean[:, None]) / std[:, None]
+    else:
+        raise ConfigError(f"option 'tpt48_standardize': 'global' or 'per_state', got {standardize!r}")
 
     def group_windows(state: int) -> tuple[np.ndarray, np.ndarray]:
         starts = np.arange(num_groups) * group_len
@@ -408,7 +419,7 @@ def _run_tpt48(ctx: RunContext, cfg: dict[str, Any]) -> ExperimentResult:
         label, key = _TASK_NAMES[task]
         sources = tpt48_task_sources(data, label)
         targets = np.setdiff1d(np.arange(data.num_states), sources)
-        windows = tpt48_windows(data.temperatures, sources, cfg["seq_len"], cfg["group_len"])
+        windows = tpt48_windows(data.temperatures, sources, cfg["seq_len"], cfg["group_len"], cfg["tpt48_standardize"])
         level = graph_distance_to(data.adjacency, sources)
         embedding = None
         if cfg["domain_index"] in ("auto", "pretrained"):
@@ -429,8 +440,7 @@ def _run_tpt48(ctx: RunContext, cfg: dict[str, Any]) -> ExperimentResult:
         sections[f"TPT-48 {label}: sources and levels"] = (
             f"Sources ({len(sources)}): {' '.join(data.states[s] for s in sources)}\n\n"
             f"Targets by level (graph distance to the nearest source; level 3 = 3 or more): "
-            f"{counts[0]} / {counts[1]} / {counts[2]} states. Standardisation: mean {windows['mean']:.2f} °F, "
-            f"std {windows['std']:.2f} °F.\n\n" + _per_domain_table(per_state[task], sources, names=data.states)
+            f"{counts[0]} / {counts[1]} / {counts[2]} states. Standardisation: {_standardisation_text(windows)}.\n\n" + _per_domain_table(per_state[task], sources, names=data.states)
         )
     notes.append(
         "E->W sources: the black nodes of the paper's Figure 6 (left; official repo fig/GRDA-domain-graph-US.png); "
@@ -452,6 +462,12 @@ def _run_tpt48(ctx: RunContext, cfg: dict[str, Any]) -> ExperimentResult:
     return ExperimentResult(results=results, paper=paper, config=cfg, figures=figures, notes=notes, sections=sections)
 
 
+def _standardisation_text(windows: dict[str, Any]) -> str:
+    if np.ndim(windows["mean"]) == 0:
+        return f"one mean {windows['mean']:.2f} °F, std {windows['std']:.2f} °F"
+    return f"per state, means {np.min(windows['mean']):.1f}–{np.max(windows['mean']):.1f} °F, stds {np.min(windows['std']):.1f}–{np.max(windows['std']):.1f} °F"
+
+
 def _validate_tpt48(ctx: RunContext, cfg: dict[str, Any], data: Any, tasks: list[str], holdout: int) -> ExperimentResult:
     """Label-free model selection: the held-out sources become unlabelled domains (like the targets);
     models train on the remaining sources and are scored on the held-out ones only. The target states
@@ -463,7 +479,7 @@ def _validate_tpt48(ctx: RunContext, cfg: dict[str, Any], data: Any, tasks: list
         label, key = _TASK_NAMES[task]
         hidden = tpt48_holdout_sources(data, label, holdout)
         sources = np.setdiff1d(tpt48_task_sources(data, label), hidden)
-        windows = tpt48_windows(data.temperatures, sources, cfg["seq_len"], cfg["group_len"])
+        windows = tpt48_windows(data.temperatures, sources, cfg["seq_len"], cfg["group_len"], cfg["tpt48_standardize"])
         scored = np.isin(windows["domain_test"], hidden)
         embedding = None
         if cfg["domain_index"] in ("auto", "pretrained"):
