@@ -569,7 +569,10 @@ def fit_student_part2(
     :func:`cross_fitted_embeddings`) replaces ``ξ1(x)`` on the training nodes."""
     settings = settings or TrainSettings(desc="student part 2")
     rows = _Rows(x)
-    node_ids = {id(mask): mask.nonzero().squeeze(1) for mask in (train_mask, val_mask)}
+
+    def node_ids(mask: Tensor) -> Tensor:  # the graph ids of a mask's rows (what leave-self-out excludes)
+        return mask.nonzero().squeeze(1)
+
     # Part 2: classify from [x, α1·ẽ, α0·ê]; ξ1 stays frozen (its output is detached in part2_features).
     for parameter in student.part1.parameters():
         parameter.requires_grad_(False)
@@ -581,20 +584,20 @@ def fit_student_part2(
         val_rows = rows(val_mask)
         with torch.no_grad():
             val_e_hat = student.embed(val_rows)
-            val_e_tilde = student.neighbors(val_e_hat, node_ids[id(val_mask)])
+            val_e_tilde = student.neighbors(val_e_hat, node_ids(val_mask))
 
     if train_e_hat is not None:
         if train_e_hat.shape[0] != int(train_mask.sum()):
             raise ValueError(f"train_e_hat has {train_e_hat.shape[0]} rows for {int(train_mask.sum())} training nodes")
         train_rows = rows(train_mask)
-        train_e_tilde = student.neighbors(train_e_hat, node_ids[id(train_mask)])
+        train_e_tilde = student.neighbors(train_e_hat, node_ids(train_mask))
 
     def part2_forward(mask: Tensor) -> Tensor:
         if cached_val and mask is val_mask and not student.training:
             return student.classify(val_rows, val_e_hat, val_e_tilde)
         if train_e_hat is not None and mask is train_mask:
             return student.classify(train_rows, train_e_hat, train_e_tilde)
-        return student(rows(mask), node_ids[id(mask)])
+        return student(rows(mask), node_ids(mask))
 
     # Adam skips parameters without gradients, so only ξ2 and α move.
     result = train_node_classifier(student, part2_forward, y, train_mask, val_mask, settings)
