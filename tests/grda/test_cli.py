@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from iclr22.cli import main
-from iclr22.core.errors import ConfigError
+from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.results import read_metrics
 from iclr22.grda.experiment import tpt48_task_sources, tpt48_windows
 from iclr22.grda.train import graph_distance_to
@@ -148,6 +148,10 @@ def test_tpt48_per_state_standardisation_reads_only_input_months() -> None:
     np.testing.assert_allclose(again["x_train"], w["x_train"])
     with pytest.raises(ConfigError, match="tpt48_standardize"):
         tpt48_windows(temps, np.array([0]), standardize="per_window")
+    flat = temps.copy()
+    flat[2] = 60.0  # a state whose input months never vary cannot be standardised by its own std
+    with pytest.raises(DataError, match="state row 2"):
+        tpt48_windows(flat, np.array([0]), standardize="per_state")
 
 def _write_dg(path: Path, **changes) -> None:
     rng = np.random.default_rng(0)

@@ -342,15 +342,17 @@ def tpt48_windows(
     is_source[np.asarray(sources)] = True
     num_sliding = num_months - group_len + 1
     num_groups = num_months // group_len
-    used = [temperatures[s, : num_sliding + seq_len - 1] for s in np.flatnonzero(is_source)]
-    used += [temperatures[s, g * group_len : g * group_len + seq_len] for s in np.flatnonzero(~is_source) for g in range(num_groups)]
     if standardize == "global":
+        used = [temperatures[s, : num_sliding + seq_len - 1] for s in np.flatnonzero(is_source)]
+        used += [temperatures[s, g * group_len : g * group_len + seq_len] for s in np.flatnonzero(~is_source) for g in range(num_groups)]
         pooled = np.concatenate(used)
         mean, std = float(pooled.mean()), float(pooled.std())
         z = (temperatures - mean) / std
     elif standardize == "per_state":
         input_months = np.concatenate([np.arange(g * group_len, g * group_len + seq_len) for g in range(num_groups)])
         mean, std = temperatures[:, input_months].mean(axis=1), temperatures[:, input_months].std(axis=1)
+        if (std == 0).any():
+            raise DataError(f"tpt48: state row {int(np.flatnonzero(std == 0)[0])} has constant input months; per-state standardisation divides by their std")
         z = (temperatures - mean[:, None]) / std[:, None]
     else:
         raise ConfigError(f"option 'tpt48_standardize': 'global' or 'per_state', got {standardize!r}")
