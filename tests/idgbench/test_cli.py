@@ -54,6 +54,9 @@ def test_each_family_gets_its_own_epoch_budget_unless_epochs_is_set():
         (["--set", "epochs=-1"], "epochs"),
         (["--set", "lr=-0.1"], "lr"),
         (["--set", "readout=forest"], "readout"),
+        (["--set", "split_rule=zenodo"], "split_rule"),
+        (["--set", "test_ratio_per_factor=0.3"], "applies to split_rule=supplementary only"),
+        (["--set", "split_rule=supplementary", "--set", "test_ratio_per_factor=1.5"], "test_ratio_per_factor"),
         (["--dataset", "mpi3d"], "does not know dataset 'mpi3d'"),
     ],
 )

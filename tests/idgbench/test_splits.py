@@ -162,3 +162,51 @@ def test_orientation_is_held_out_only_on_request():
     split = make_split(DSPRITES_ROT90, "extrapolation", factors)
     assert split.split_factors == factors and max(split.held_out_values["orientation"]) == 9
     assert 0.25 <= split.train_fraction <= 0.35
+
+
+# --- the paper's supplementary split rules (split_rule="supplementary") -----------------------------------
+
+
+def test_supplementary_rules_hold_out_the_values_worked_out_by_hand():
+    # per factor, r = 0.2: extrapolation the top ceil(n r), interpolation what n - ceil(n r) evenly spaced
+    # rounded values miss (n = 6: linspace(0, 5, 4) = 0, 1.67, 3.33, 5 -> kept 0, 2, 3, 5)
+    extrapolation = make_split(DSPRITES_ROT90, "extrapolation", split_rule="supplementary")
+    assert extrapolation.split_factors == ("scale", "orientation", "x-position", "y-position")
+    assert extrapolation.held_out_values == {
+        "scale": [4, 5], "orientation": [8, 9], "x-position": list(range(25, 32)), "y-position": list(range(25, 32))
+    }
+    interpolation = make_split(DSPRITES_ROT90, "interpolation", split_rule="supplementary")
+    assert interpolation.held_out_values["scale"] == [1, 4]
+    assert interpolation.held_out_values["orientation"] == [2, 7]
+    assert interpolation.held_out_values["x-position"] == [2, 7, 11, 15, 20, 24, 29]
+    # the full grid holds out 8 of its 40 orientations
+    assert make_split(DSPRITES, "extrapolation", split_rule="supplementary").held_out_values["orientation"] == list(range(32, 40))
+    expected_train = (4 / 6) * (8 / 10) * (25 / 32) ** 2
+    for kind in ("random", "interpolation", "extrapolation"):
+        split = make_split(DSPRITES_ROT90, kind, split_rule="supplementary", seed=3)
+        assert split.num_train == pytest.approx(expected_train * DSPRITES_ROT90.num_cells, abs=1)
+        # the official repository test's invariant, to one decimal
+        assert round(split.num_test / DSPRITES_ROT90.num_cells, 1) == 0.7
+
+
+def test_supplementary_composition_trains_only_where_some_factor_is_lowest():
+    split = make_split(DSPRITES_ROT90, "composition", split_rule="supplementary")
+    # q = 1 - (1 - 0.8^4)^(1/4) = 0.1234: lowest floor(n q) values = none of scale, orientation 0, x and y 0-2
+    cells = DSPRITES_ROT90.cells()
+    by_hand = (cells[:, 2] < 1) | (cells[:, 3] < 3) | (cells[:, 4] < 3)
+    np.testing.assert_array_equal(split.train_mask, by_hand)
+    assert split.train_fraction == pytest.approx(1 - 0.9 * (29 / 32) ** 2)
+    # every single value of every factor is still trained on
+    grid = split.train_mask.reshape(DSPRITES_ROT90.sizes)
+    for k in range(DSPRITES_ROT90.num_factors):
+        assert grid.any(axis=tuple(j for j in range(DSPRITES_ROT90.num_factors) if j != k)).all()
+
+
+def test_supplementary_rule_bad_arguments():
+    with pytest.raises(ConfigError, match="test_ratio_per_factor"):
+        make_split(DSPRITES_ROT90, "extrapolation", split_rule="supplementary", test_ratio_per_factor=1.0)
+    with pytest.raises(ConfigError, match="unknown split rule"):
+        make_split(DSPRITES_ROT90, "extrapolation", split_rule="zenodo")
+    # a large share leaves no factor a lowest value to train on (q = 1 - (1 - 0.1^3)^(1/3) = 0.0003)
+    with pytest.raises(ConfigError, match="lowest value"):
+        make_split(TOY, "composition", TOY_FACTORS, split_rule="supplementary", test_ratio_per_factor=0.9)

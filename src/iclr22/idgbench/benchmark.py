@@ -25,7 +25,7 @@ import numpy as np
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.idgbench.metrics import r_squared, score_predictions
 from iclr22.idgbench.render import DSPRITES, ColourShapesRenderer, DSpritesArchiveImages, DSpritesRenderer, FactorSpace, ImageSource
-from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS, Split, make_split, split_from_labels
+from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS, SPLIT_RULES, Split, make_split, split_from_labels
 
 __all__ = ["SplitData", "Benchmark", "score_split", "load_official_split", "OfficialSplit", "OFFICIAL_SPACES"]
 
@@ -142,6 +142,9 @@ class Benchmark:
         composition_test_fraction: Share of the grid in the composition split's test corner (default
             20/49, the paper's Figure 2).
         seed: Seeds the random split and the subsampling.
+        split_rule: ``"search"`` (the rules above) or ``"supplementary"`` (the paper's supplementary split
+            code, :func:`~iclr22.idgbench.splits.supplementary_split`; it ignores the two fractions).
+        test_ratio_per_factor: The supplementary rule's per-factor share (``None``: the dataset's, dSprites 0.2).
 
     Example:
         >>> bench = Benchmark("dsprites", num_train=20000, num_test=5000)
@@ -161,6 +164,8 @@ class Benchmark:
         train_fraction: float = 0.3,
         seed: int = 0,
         composition_test_fraction: float = COMPOSITION_TEST_FRACTION,
+        split_rule: str = "search",
+        test_ratio_per_factor: float | None = None,
     ) -> None:
         self.source = _resolve_source(source)
         self.space: FactorSpace = self.source.space
@@ -175,13 +180,18 @@ class Benchmark:
         self.split_factors = tuple(split_factors) if split_factors else None
         self.train_fraction, self.seed = train_fraction, seed
         self.composition_test_fraction = composition_test_fraction
+        if split_rule not in SPLIT_RULES:
+            raise ConfigError(f"unknown split rule '{split_rule}'; known: {', '.join(SPLIT_RULES)}")
+        self.split_rule, self.test_ratio_per_factor = split_rule, test_ratio_per_factor
         self._splits: dict[str, Split] = {}
         self._data: dict[str, SplitData] = {}
 
     def split(self, kind: str) -> Split:
         """The split of this kind (generated once)."""
         if kind not in self._splits:
-            self._splits[kind] = make_split(self.space, kind, self.split_factors, self.train_fraction, self.seed, self.composition_test_fraction)
+            self._splits[kind] = make_split(
+                self.space, kind, self.split_factors, self.train_fraction, self.seed, self.composition_test_fraction, self.split_rule, self.test_ratio_per_factor
+            )
         return self._splits[kind]
 
     def data(self, kind: str) -> SplitData:

@@ -22,7 +22,7 @@ from iclr22.core.training import progress
 from iclr22.idgbench.benchmark import Benchmark, SplitData, load_official_split, score_split
 from iclr22.idgbench.model import MODEL_FAMILIES
 from iclr22.idgbench.render import DSpritesArchiveImages
-from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS
+from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS, SPLIT_RULES
 from iclr22.idgbench.train import FactorRegressor, TrainingConfig
 
 DEFAULTS = {
@@ -42,6 +42,8 @@ DEFAULTS = {
     "train_fraction": 0.3,
     "composition_test_fraction": round(COMPOSITION_TEST_FRACTION, 4),
     "split_factors": [""],
+    "split_rule": "search",
+    "test_ratio_per_factor": 0.0,
 }
 QUICK = {"models": ["cnn", "mlp"], "num_train": 600, "num_test": 400, "num_heldin": 200, "epochs": 1}
 
@@ -79,6 +81,10 @@ def _check_config(config: dict) -> None:
         raise ConfigError(f"option 'epochs' must be >= 0 (0: each family's budget, {FAMILY_EPOCHS}), got {config['epochs']}")
     if config["num_heldin"] < 0:
         raise ConfigError(f"option 'num_heldin' must be >= 0, got {config['num_heldin']}")
+    if not 0.0 <= config["test_ratio_per_factor"] < 1.0:
+        raise ConfigError(f"option 'test_ratio_per_factor' must lie in [0, 1) (0: the dataset's), got {config['test_ratio_per_factor']}")
+    if config["test_ratio_per_factor"] and config["split_rule"] != "supplementary":
+        raise ConfigError("option 'test_ratio_per_factor' applies to split_rule=supplementary only; add --set split_rule=supplementary")
     if config["vae_epochs"] < 0:
         raise ConfigError(f"option 'vae_epochs' must be >= 0 (0: same as epochs), got {config['vae_epochs']}")
 
@@ -110,6 +116,8 @@ def _benchmark(ctx: RunContext, config: dict) -> Benchmark:
         train_fraction=config["train_fraction"],
         composition_test_fraction=config["composition_test_fraction"],
         seed=ctx.seed,
+        split_rule=config["split_rule"],
+        test_ratio_per_factor=config["test_ratio_per_factor"] or None,
     )
 
 
@@ -123,7 +131,7 @@ def _official_data(data_dir: Path, kind: str, config: dict, seed: int) -> SplitD
 
 
 def run(ctx: RunContext) -> ExperimentResult:
-    config = ctx.config(DEFAULTS, quick=QUICK, choices={"lr_schedule": ["cosine", "constant"], "readout": ["mlp", "linear"]})
+    config = ctx.config(DEFAULTS, quick=QUICK, choices={"lr_schedule": ["cosine", "constant"], "readout": ["mlp", "linear"], "split_rule": list(SPLIT_RULES)})
     _check_config(config)
     if ctx.dataset not in DATASETS:
         raise ConfigError(f"idgbench knows datasets {', '.join(DATASETS)}, got '{ctx.dataset}'")
@@ -266,6 +274,8 @@ def figures_from_records(record_paths, out_dir: str | Path) -> list[Path]:
             "split_factors": [f for f in record["config"].get("split_factors", []) if f] or None,
             "train_fraction": record["config"].get("train_fraction", 0.3),
             "composition_test_fraction": record["config"].get("composition_test_fraction", COMPOSITION_TEST_FRACTION),
+            "split_rule": record["config"].get("split_rule", "search"),
+            "test_ratio_per_factor": record["config"].get("test_ratio_per_factor") or None,
         }
         results.update(record["results"])
     if len(datasets) != 1:
