@@ -395,7 +395,7 @@ def supplementary_split(
         if trained_alone < 2:
             raise ConfigError(
                 f"composition of '{space.name}' by the supplementary rule: only {trained_alone} of the split factors "
-                f"{[space.names[k] for k in columns]} has a lowest value to train on at {ratio:g} per factor; raise test_ratio_per_factor"
+                f"{[space.names[k] for k in columns]} has a lowest value to train on at {ratio:g} per factor; lower test_ratio_per_factor (a smaller share widens the lowest values)"
             )
         rule = f"train only where some split factor is among its lowest values; the rest, every factor high at once, is test ({tag})"
         return Split("composition", space, train, tuple(space.names[k] for k in columns), held, rule)
