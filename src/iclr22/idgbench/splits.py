@@ -370,7 +370,6 @@ def supplementary_split(
     if factors is None and space.name in _SUPPLEMENTARY_SPLIT_FACTORS:
         factors = _SUPPLEMENTARY_SPLIT_FACTORS[space.name]
     columns = _resolve_factors(space, factors, min_size=3 if kind == "interpolation" else 2)
-    cells = space.cells()
     tag = f"paper's supplementary rule, {ratio:g} per factor"
 
     def extrapolation_values(size: int) -> list[int]:
@@ -381,6 +380,7 @@ def supplementary_split(
         split = random_split(space, train_share, seed)
         split.rule = f"i.i.d. cells, as many train as the extrapolation rule leaves ({train_share:.1%}; {tag}, seed {seed})"
         return split
+    cells = space.cells()
     held: dict[str, list[int]] = {}
     if kind == "composition":
         num_factors = len(columns)
