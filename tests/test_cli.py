@@ -172,3 +172,40 @@ def test_demo_prints_summary_table(fake_registry, tmp_path, monkeypatch, capsys)
 def test_console_script_runs_as_module():
     result = subprocess.run([sys.executable, "-m", "iclr22", "list"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_runs_keep_each_seed_and_report_paired_differences(fake_registry, tmp_path):
+    out = tmp_path / "runs"
+    assert main(["run", "fake", "--out", str(out), "--runs", "3", "--seed", "5"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [run["seed"] for run in metrics["per_run"]] == [5, 6, 7]
+    ours = [run["results"]["ours"]["acc"] for run in metrics["per_run"]]
+    base = [run["results"]["baseline"]["acc"] for run in metrics["per_run"]]
+    for seed, value in zip((5, 6, 7), ours):  # each entry is that seed's single run, not a re-draw
+        assert main(["run", "fake", "--out", str(tmp_path / f"s{seed}"), "--seed", str(seed)]) == 0
+        assert json.loads((tmp_path / f"s{seed}" / "metrics.json").read_text())["results"]["ours"]["acc"] == value
+    assert metrics["results"]["ours"]["acc"] == pytest.approx(sum(ours) / 3)
+    diffs = [a - b for a, b in zip(ours, base)]
+    mean = sum(diffs) / 3
+    sd = (sum((d - mean) ** 2 for d in diffs) / 2) ** 0.5
+    half = 4.302652729911275 * sd / 3**0.5  # t(0.975, 2 degrees of freedom)
+    report = (out / "report.md").read_text()
+    assert "## Seed by seed: acc" in report
+    section = report.split("## Seed by seed: acc", 1)[1]
+    row = next(line for line in section.splitlines() if line.startswith("| baseline |"))
+    assert row == f"| baseline | {mean:.2f} | {mean - half:.2f} .. {mean + half:.2f} | {sum(d > 0 for d in diffs)} of 3 |"
+    single = json.loads((tmp_path / "s5" / "metrics.json").read_text())
+    assert "per_run" not in single and "Seed by seed" not in (tmp_path / "s5" / "report.md").read_text()
+
+
+def test_paired_differences_respect_the_metric_direction():
+    from iclr22.core.results import paired_differences
+
+    per_run = [{"seed": s, "results": {"ours": {"mse": m}, "base": {"mse": b}, "other": {"mse": None}}}
+               for s, (m, b) in enumerate([(1.0, 2.0), (1.5, 1.0), (0.5, 2.5)])]
+    lower = paired_differences(per_run, "ours", "mse", higher_is_better=False)
+    assert set(lower) == {"base"}  # a model without the metric is not compared
+    assert lower["base"]["wins"] == 2 and lower["base"]["n"] == 3
+    assert lower["base"]["mean"] == pytest.approx((-1.0 + 0.5 - 2.0) / 3)
+    assert lower["base"]["low"] < lower["base"]["mean"] < lower["base"]["high"]
+    assert paired_differences(per_run, "ours", "mse", higher_is_better=True)["base"]["wins"] == 1

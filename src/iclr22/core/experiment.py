@@ -256,6 +256,8 @@ def run_experiment(
         "notes": notes,
         "figures": figures,
     }
+    if runs > 1:  # each seed's own table, so that models can be compared seed by seed (paired)
+        metrics["per_run"] = [{"seed": seed + i, "results": table} for i, table in enumerate(tables)]
     if command is None:
         command = "iclr22 " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv and sys.argv[0].endswith("iclr22") else None
     if command:

@@ -21,6 +21,7 @@ __all__ = [
     "markdown_table",
     "metrics_schema",
     "new_figure",
+    "paired_differences",
     "save_figure",
     "validate_metrics",
     "versions",
@@ -103,6 +104,70 @@ def aggregate_runs(tables: Sequence[Table]) -> Table:
             merged[model][metric] = mean
             merged[model][f"{metric}_std"] = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
     return merged
+
+
+def paired_differences(
+    per_run: Sequence[Mapping[str, Any]], model: str, metric: str, higher_is_better: bool = True
+) -> dict[str, dict[str, float | int]]:
+    """``model`` minus every other model on ``metric``, seed by seed (each run's models share its seed, split
+    and data draw, so the difference is paired).
+
+    Args:
+        per_run: ``metrics.json``'s ``per_run`` list: ``{"seed": int, "results": Table}`` per run.
+        model: The model compared with the others (the method's headline model).
+        metric: The metric compared.
+        higher_is_better: Direction of ``metric``; decides which seeds count as wins.
+
+    Returns:
+        Per other model with the metric in at least two of the same runs: ``mean`` difference, its 95 %
+        Student-t interval ``low`` .. ``high`` (sample std over seeds, ``n − 1`` degrees of freedom), ``wins``
+        (seeds where ``model`` is strictly better) and ``n`` (seeds compared).
+    """
+    from scipy import stats
+
+    others = list(dict.fromkeys(m for run in per_run for m in run["results"] if m != model))
+    out: dict[str, dict[str, float | int]] = {}
+    for other in others:
+        pairs = [
+            (run["results"][model][metric], run["results"][other][metric])
+            for run in per_run
+            if run["results"].get(model, {}).get(metric) is not None and run["results"].get(other, {}).get(metric) is not None
+        ]
+        if len(pairs) < 2:
+            continue
+        diffs = [a - b for a, b in pairs]
+        n = len(diffs)
+        mean = sum(diffs) / n
+        sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+        half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+        wins = sum(d > 0 if higher_is_better else d < 0 for d in diffs)
+        out[other] = {"mean": mean, "low": mean - half, "high": mean + half, "wins": wins, "n": n}
+    return out
+
+
+def _seed_by_seed_section(metrics: Mapping[str, Any]) -> list[str]:
+    """Markdown: the headline metric of every model per seed, and the headline model's paired differences."""
+    per_run, headline = metrics.get("per_run"), metrics.get("headline") or {}
+    model, metric = headline.get("model"), headline.get("metric")
+    if not per_run or not model or not any(run["results"].get(model, {}).get(metric) is not None for run in per_run):
+        return []
+    models = [m for m in dict.fromkeys(m for run in per_run for m in run["results"]) if any(run["results"].get(m, {}).get(metric) is not None for run in per_run)]
+    lines = [f"## Seed by seed: {metric}", "", "| seed | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+    for run in per_run:
+        lines.append(f"| {run['seed']} | " + " | ".join(_fmt(run["results"].get(m, {}).get(metric)) for m in models) + " |")
+    better = headline.get("higher_is_better", True)
+    diffs = paired_differences(per_run, model, metric, better)
+    if diffs:
+        lines += [
+            "",
+            f"`{model}` minus each model, same seed (paired); 95 % t-interval of the mean difference over seeds; "
+            f"seeds where `{model}` is better ({'higher' if better else 'lower'}):",
+            "",
+            "| model | mean difference | 95 % interval | better in |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {m} | {_fmt(d['mean'])} | {_fmt(d['low'])} .. {_fmt(d['high'])} | {d['wins']} of {d['n']} |" for m, d in diffs.items()]
+    return lines + [""]
 
 
 def _fmt(value: float | None) -> str:
@@ -203,6 +268,7 @@ def write_report(path: str | Path, metrics: Mapping[str, Any], command: str | No
         lines += ["```", command, "```", ""]
     lines += ["## Results", "", "Cells read `ours ± std (paper)`; — where a value does not exist.", ""]
     lines += [markdown_table(metrics["results"], metrics.get("paper")), ""]
+    lines += _seed_by_seed_section(metrics)
     for title, body in (sections or {}).items():
         lines += [f"## {title}", "", body.rstrip(), ""]
     figures = metrics.get("figures") or []
