@@ -83,6 +83,9 @@ def render_results_md(results_dir: Path, methods: Mapping[str, MethodSpec], plan
         "the real data in `../shared/data`, on a 2-core CPU. Cells read `ours ± std (paper)`. This page is",
         "generated from `docs/results/<method>/*.json`; do not edit it by hand. The commit is the HEAD the run",
         "started from; `+dirty` marks a run made with uncommitted code, which landed in the method's first commit.",
+        "A rerun gives a record's numbers to the digit on the same kind of CPU. On another kind, rounding in torch's",
+        "vectorised kernels can flip a few predictions (seen once: coldbrew's student, 74.07 vs 74.31 on the",
+        "five-seed mean, every other row equal; see its docs page).",
         "",
     ]
     papers = dict(planned)
