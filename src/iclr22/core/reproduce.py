@@ -84,8 +84,9 @@ def render_results_md(results_dir: Path, methods: Mapping[str, MethodSpec], plan
         "generated from `docs/results/<method>/*.json`; do not edit it by hand. The commit is the HEAD the run",
         "started from; `+dirty` marks a run made with uncommitted code, which landed in the method's first commit.",
         "A rerun gives a record's numbers to the digit on the same kind of CPU. On another kind, rounding in torch's",
-        "vectorised kernels can flip a few predictions (seen once: coldbrew's student, 74.07 vs 74.31 on the",
-        "five-seed mean, every other row equal; see its docs page).",
+        "vectorised kernels can flip a few predictions: rerun on an AVX2-only AMD EPYC, diva's digits record came out",
+        "equal to the digit, while coldbrew's student (74.07 -> 74.31 on isolated nodes) and grda's DG-15 DANN, ADDA",
+        "and CDANN rows (63.87 -> 63.13, 69.56 -> 69.76, 65.24 -> 64.31) moved; every other row of both records was equal.",
         "",
     ]
     papers = dict(planned)
