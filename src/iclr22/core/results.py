@@ -151,7 +151,8 @@ def _seed_by_seed_section(metrics: Mapping[str, Any]) -> list[str]:
     model, metric = headline.get("model"), headline.get("metric")
     if not per_run or not model or not any(run["results"].get(model, {}).get(metric) is not None for run in per_run):
         return []
-    models = [m for m in dict.fromkeys(m for run in per_run for m in run["results"]) if any(run["results"].get(m, {}).get(metric) is not None for run in per_run)]
+    every_model = dict.fromkeys(m for run in per_run for m in run["results"])
+    models = [m for m in every_model if any(run["results"].get(m, {}).get(metric) is not None for run in per_run)]
     lines = [f"## Seed by seed: {metric}", "", "| seed | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
     for run in per_run:
         lines.append(f"| {run['seed']} | " + " | ".join(_fmt(run["results"].get(m, {}).get(metric)) for m in models) + " |")
