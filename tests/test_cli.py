@@ -209,3 +209,27 @@ def test_paired_differences_respect_the_metric_direction():
     assert lower["base"]["mean"] == pytest.approx((-1.0 + 0.5 - 2.0) / 3)
     assert lower["base"]["low"] < lower["base"]["mean"] < lower["base"]["high"]
     assert paired_differences(per_run, "ours", "mse", higher_is_better=True)["base"]["wins"] == 1
+
+
+def test_report_compares_the_dataset_metrics_seed_by_seed(tmp_path):
+    from iclr22.core.results import write_report
+
+    per_run = [{"seed": s, "results": {"ours": {"acc": 50.0, "mse": m}, "base": {"acc": 60.0, "mse": b}}}
+               for s, (m, b) in enumerate([(1.0, 2.0), (1.5, 1.0), (0.5, 2.5)])]
+    metrics = {"method": "m", "dataset": "d", "seed": 0, "runs": 3, "quick": False, "wall_seconds": 1.0,
+               "results": {"ours": {"acc": 50.0}, "base": {"acc": 60.0}}, "paper": {}, "config": {},
+               "versions": {"iclr22": "0", "torch": "0", "python": "3"}, "per_run": per_run,
+               "headline": {"model": "ours", "metric": "acc", "higher_is_better": True}}
+    text = write_report(tmp_path / "r.md", metrics, paired=[("mse", False)]).read_text()
+    assert "## Seed by seed: mse" in text and "## Seed by seed: acc" not in text
+    assert "| base | -0.8333 | " in text and "| 2 of 3 |" in text  # lower MSE wins: seeds 0 and 2
+    default = write_report(tmp_path / "d.md", metrics).read_text()
+    assert "## Seed by seed: acc" in default and "| 0 of 3 |" in default
+
+
+def test_tpt48_pairs_on_metrics_the_experiment_writes():
+    from iclr22.core.registry import get_method
+    from iclr22.grda.experiment import PAPER_TPT48
+
+    paired = get_method("grda").dataset("tpt48").paired
+    assert paired and all(metric in PAPER_TPT48["grda"] and not higher for metric, higher in paired)

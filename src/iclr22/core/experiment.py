@@ -263,7 +263,7 @@ def run_experiment(
     if command:
         metrics["command"] = command
     write_metrics(out / "metrics.json", metrics)
-    write_report(out / "report.md", metrics, command=command, sections=first.sections)
+    write_report(out / "report.md", metrics, command=command, sections=first.sections, paired=dataset_spec.paired or None)
     if echo:
         print(f"{spec.name} on {dataset_spec.name}: ours ± std (paper)")
         print(format_table(metrics["results"], metrics["paper"]))

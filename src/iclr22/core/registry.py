@@ -32,11 +32,15 @@ class DatasetSpec:
         description: One line for ``iclr22 list``.
         subdir: Its folder under the data root (e.g. ``"planetoid"``), which is where ``--data-dir``
             defaults to; ``None`` for data the toolkit generates or an installed package ships.
+        paired: ``(metric, higher_is_better)`` pairs on which ``report.md`` compares the method's headline model
+            with every other model seed by seed, when the method's headline metric does not fit this dataset
+            (e.g. MSE per task instead of accuracy); empty = the method's headline metric.
     """
 
     name: str
     description: str = ""
     subdir: str | None = None
+    paired: tuple[tuple[str, bool], ...] = ()
 
     @property
     def embedded(self) -> bool:

@@ -145,10 +145,9 @@ def paired_differences(
     return out
 
 
-def _seed_by_seed_section(metrics: Mapping[str, Any]) -> list[str]:
-    """Markdown: the headline metric of every model per seed, and the headline model's paired differences."""
-    per_run, headline = metrics.get("per_run"), metrics.get("headline") or {}
-    model, metric = headline.get("model"), headline.get("metric")
+def _seed_by_seed_section(metrics: Mapping[str, Any], metric: str, better: bool) -> list[str]:
+    """Markdown: ``metric`` of every model per seed, and the headline model's paired differences on it."""
+    per_run, model = metrics.get("per_run"), (metrics.get("headline") or {}).get("model")
     if not per_run or not model or not any(run["results"].get(model, {}).get(metric) is not None for run in per_run):
         return []
     every_model = dict.fromkeys(m for run in per_run for m in run["results"])
@@ -156,7 +155,6 @@ def _seed_by_seed_section(metrics: Mapping[str, Any]) -> list[str]:
     lines = [f"## Seed by seed: {metric}", "", "| seed | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
     for run in per_run:
         lines.append(f"| {run['seed']} | " + " | ".join(_fmt(run["results"].get(m, {}).get(metric)) for m in models) + " |")
-    better = headline.get("higher_is_better", True)
     diffs = paired_differences(per_run, model, metric, better)
     if diffs:
         lines += [
@@ -252,8 +250,18 @@ def read_metrics(path: str | Path) -> dict[str, Any]:
     return metrics
 
 
-def write_report(path: str | Path, metrics: Mapping[str, Any], command: str | None = None, sections: Mapping[str, str] | None = None) -> Path:
-    """Write ``report.md``: the results beside the paper's, the figures, the notes and the config."""
+def write_report(
+    path: str | Path,
+    metrics: Mapping[str, Any],
+    command: str | None = None,
+    sections: Mapping[str, str] | None = None,
+    paired: Sequence[tuple[str, bool]] | None = None,
+) -> Path:
+    """Write ``report.md``: the results beside the paper's, the seed-by-seed comparison (several runs), the
+    figures, the notes and the config.
+
+    ``paired``: ``(metric, higher_is_better)`` pairs compared seed by seed; ``None`` = the headline metric.
+    """
     path = Path(path)
     runs = metrics["runs"]
     lines = [
@@ -269,7 +277,9 @@ def write_report(path: str | Path, metrics: Mapping[str, Any], command: str | No
         lines += ["```", command, "```", ""]
     lines += ["## Results", "", "Cells read `ours ± std (paper)`; — where a value does not exist.", ""]
     lines += [markdown_table(metrics["results"], metrics.get("paper")), ""]
-    lines += _seed_by_seed_section(metrics)
+    headline = metrics.get("headline") or {}
+    for metric, better in paired or [(headline.get("metric"), headline.get("higher_is_better", True))]:
+        lines += _seed_by_seed_section(metrics, metric, better)
     for title, body in (sections or {}).items():
         lines += [f"## {title}", "", body.rstrip(), ""]
     figures = metrics.get("figures") or []

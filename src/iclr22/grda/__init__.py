@@ -19,7 +19,10 @@ SPEC = MethodSpec(
     datasets=(
         DatasetSpec("spiral", "synthetic spiral of 15 domains on a graph, DG-15-like (generated, seeded)"),
         DatasetSpec("dg15", "DG-15: 15 toy domains, 2-D inputs, binary labels (grda/dg15/dg15.npz); any dgN.npz works", "grda/dg15"),
-        DatasetSpec("tpt48", "TPT-48: monthly temperature of 48 US states, E->W and N->S (grda/tpt48)", "grda/tpt48"),
+        DatasetSpec(
+            "tpt48", "TPT-48: monthly temperature of 48 US states, E->W and N->S (grda/tpt48)", "grda/tpt48",
+            paired=(("mse_target_ew", False), ("mse_target_ns", False)),
+        ),
     ),
     headline=("grda", "acc_target"),
     higher_is_better=True,
