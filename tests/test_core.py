@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from iclr22.core.config import parse_overrides, resolve_config
+from iclr22.core.options import parse_value
 from iclr22.core.errors import ConfigError, DataError, Iclr22Error, MissingExtraError
 from iclr22.core.registry import DatasetSpec, MethodSpec, available_methods, load_entry
 from iclr22.core.results import aggregate_runs, clean_table, metrics_schema, validate_metrics, versions
@@ -21,9 +22,11 @@ from iclr22.core.training import EarlyStopping, fit_epochs, load_checkpoint, sav
 
 
 # --- config -----------------------------------------------------------------------------------
-def test_parse_overrides_types():
+def test_parse_overrides_keeps_text_and_parse_value_reads_it():
     parsed = parse_overrides(["lr=0.01", "epochs=5", "flag=true", "models=cnn,mlp", "name=official", "x=None", "t=(1, 2)"])
-    assert parsed == {"lr": 0.01, "epochs": 5, "flag": True, "models": ["cnn", "mlp"], "name": "official", "x": None, "t": (1, 2)}
+    assert parsed == {"lr": "0.01", "epochs": "5", "flag": "true", "models": "cnn,mlp", "name": "official", "x": "None", "t": "(1, 2)"}
+    values = {k: parse_value(v) for k, v in parsed.items()}
+    assert values == {"lr": 0.01, "epochs": 5, "flag": True, "models": ["cnn", "mlp"], "name": "official", "x": None, "t": (1, 2)}
 
 
 def test_resolve_config_coerces_to_default_types():

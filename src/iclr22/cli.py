@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list the methods, their papers and datasets")
 
-    run = sub.add_parser("run", help="run a method's experiment (the method and its baselines)")
-    run.add_argument("method")
+    run = sub.add_parser("run", help="run a method's experiment (the method and its baselines)", add_help=False)
+    run.add_argument("-h", "--help", action="store_true", help="show this help, and with METHOD its datasets and every option")
+    run.add_argument("method", nargs="?")
     run.add_argument("--dataset", help="dataset name (default: the method's embedded dataset)")
     run.add_argument("--data-dir", help="folder holding the dataset's files in their standard layout")
     run.add_argument("--out", help="output folder (default: runs/METHOD/<dataset>-<timestamp>/)")
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="shrink the run to well under a minute (smoke test)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="a method option; repeatable")
     run.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    run.add_argument("--quiet", action="store_true", help="no progress bars (by default they show on a terminal; ICLR22_PROGRESS=1 shows them in logs)")
 
     reproduce = sub.add_parser("reproduce", help="run the paper reproductions on real data and regenerate docs/results.md")
     reproduce.add_argument("methods", nargs="*", help="methods to reproduce (default: all registered)")
@@ -79,12 +81,51 @@ def _cmd_list() -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def method_help(name: str) -> str:
+    """``iclr22 run METHOD --help``: the method's datasets and every option, from its schema."""
+    from iclr22.core.experiment import experiment_of
+    from iclr22.core.registry import get_method
+
+    spec = get_method(name)
+    lines = [f"{spec.name}: {spec.paper}", "", "datasets (--dataset; * = embedded default, [folder] = files read from --data-dir):"]
+    for i, dataset in enumerate(spec.datasets):
+        where = "*" if dataset.embedded else f"[{dataset.subdir}]"
+        lines.append(f"  {dataset.name} {where}  {dataset.description}".rstrip())
+    if spec.accepts_any_dataset_in:
+        lines.append(f"  (any other name: a user dataset laid out like {spec.accepts_any_dataset_in})")
+    experiment = experiment_of(spec)
+    if experiment is not None:
+        schema = experiment.schema(spec.name)
+        shown: dict = {}
+        for layer in experiment.settings_for(spec.default_dataset.name, quick=False):
+            shown.update(layer)
+        lines += ["", schema.help_text(shown)]
+        per_dataset = {d.name: experiment.settings_for(d.name, False)[1] for d in spec.datasets}
+        changed = {d: s for d, s in per_dataset.items() if s}
+        if changed:
+            lines.append("")
+            lines.append("dataset settings (applied before --set):")
+            for dataset, settings in changed.items():
+                lines.append(f"  {dataset}: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        if experiment.quick:
+            lines.append("--quick sets: " + ", ".join(f"{k}={v}" for k, v in experiment.quick.items()))
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from iclr22.core.config import parse_overrides
     from iclr22.core.device import get_device
     from iclr22.core.experiment import run_experiment
     from iclr22.core.registry import get_method
 
+    if args.help or not args.method:
+        run_parser = parser._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
+        print(run_parser.format_help())
+        if args.method:
+            print(method_help(args.method))
+        elif not args.help:
+            run_parser.error("the following argument is required: method")
+        return 0
     spec = get_method(args.method)
     device = str(get_device(args.device))
     run_experiment(
@@ -98,6 +139,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides=parse_overrides(args.overrides),
         device=device,
         command="iclr22 " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None,
+        verbose=False if args.quiet else None,
     )
     return 0
 
@@ -191,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             return _cmd_list()
         if args.command == "run":
-            return _cmd_run(args)
+            return _cmd_run(args, parser)
         if args.command == "reproduce":
             return _cmd_reproduce(args)
         if args.command == "demo":

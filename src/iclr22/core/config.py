@@ -1,38 +1,22 @@
-"""``--set key=value`` options: parsing and merging into a method's typed defaults."""
+"""``--set key=value``: splitting the command line's items; :func:`resolve_config` for experiments not yet declared
+with :class:`~iclr22.core.experiment.Experiment` (the schema in :mod:`iclr22.core.options` replaces it)."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from iclr22.core.errors import ConfigError
+from iclr22.core.options import parse_value
 
 __all__ = ["parse_overrides", "resolve_config"]
 
 
-def _parse_value(text: str) -> Any:
-    lowered = text.strip().lower()
-    if lowered in ("true", "yes", "on"):
-        return True
-    if lowered in ("false", "no", "off"):
-        return False
-    if lowered in ("none", "null"):
-        return None
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        pass
-    if "," in text:
-        return [_parse_value(part) for part in text.split(",") if part != ""]
-    return text
-
-
 def parse_overrides(items: Iterable[str] | None) -> dict[str, Any]:
-    """Parse ``["lr=0.01", "models=cnn,mlp", "split=official"]`` into a dict of Python values.
+    """Split ``["lr=0.01", "models=cnn,mlp", "split=official"]`` into ``{key: text}``.
 
-    Values are read as booleans, ``None``, Python literals (numbers, lists, tuples), comma-separated
-    lists, or else kept as strings.
+    The text stays text: the method's option schema reads it against the option's type
+    (:meth:`iclr22.core.options.Option.validate`), so ``5`` can be an ``int`` and also a ``str`` option.
 
     Raises:
         ConfigError: an item has no ``=`` or an empty key.
@@ -43,7 +27,7 @@ def parse_overrides(items: Iterable[str] | None) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise ConfigError(f"--set expects key=value, got '{item}'")
-        overrides[key] = _parse_value(value)
+        overrides[key] = value
     return overrides
 
 
@@ -95,6 +79,7 @@ def resolve_config(
     """
     config = dict(defaults)
     for key, value in (overrides or {}).items():
+        value = parse_value(value) if isinstance(value, str) else value
         if key not in defaults:
             known = ", ".join(sorted(defaults)) or "(none)"
             raise ConfigError(f"unknown option '{key}'; this method knows: {known}")

@@ -8,7 +8,7 @@ code 2; anything else is a bug in the toolkit.
 
 from __future__ import annotations
 
-__all__ = ["Iclr22Error", "DataError", "ConfigError", "MissingExtraError"]
+__all__ = ["Iclr22Error", "DataError", "ConfigError", "MissingExtraError", "NotFittedError"]
 
 
 class Iclr22Error(Exception):
@@ -38,3 +38,11 @@ class MissingExtraError(Iclr22Error, ImportError):
             f"method '{method}' needs the optional extra '{extra}' (module '{module}' is not installed): "
             f"pip install 'iclr22[{extra}]'"
         )
+
+
+def __getattr__(name: str):  # PEP 562: NotFittedError subclasses scikit-learn's, whose import takes seconds
+    if name == "NotFittedError":
+        from iclr22.core.estimator import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

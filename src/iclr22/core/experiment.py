@@ -1,9 +1,12 @@
-"""The contract between the CLI and a method's experiment.
+"""The contract between the CLI and a method's experiment: the declarative harness.
 
-A method's ``experiment.py`` defines ``run(ctx: RunContext) -> ExperimentResult``: it trains the
-method and its baselines once, with ``ctx.seed``, on ``ctx.dataset``, and returns a table of metrics.
-:func:`run_experiment` does the rest for every method alike: it repeats the run over ``--runs`` seeds,
-averages, times, writes ``metrics.json`` (validated), ``report.md`` and prints the table.
+A method's ``experiment.py`` declares an :class:`Experiment`: its estimator (whose ``__init__`` is the
+schema of hyperparameters), its run options, how to load one seed's data, a table of model factories,
+how to fit and score one model, its CPU-budget settings and its figures. The core owns the rest, for
+every method alike: resolving and validating the options (:mod:`iclr22.core.options`), the "unknown
+model" error, the loop over models in the order asked for, device placement and verbosity, checkpoint
+folders keyed by the resolved options and the code, timing, and — in :func:`run_experiment` — the loop
+over ``--runs`` seeds, averaging, ``metrics.json`` (validated), ``report.md`` and the terminal table.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -33,7 +36,7 @@ from iclr22.core.results import (
 )
 from iclr22.core.seed import seed_everything
 
-__all__ = ["RunContext", "ExperimentResult", "run_experiment", "resolve_data_dir"]
+__all__ = ["RunContext", "ExperimentResult", "Experiment", "Report", "run_experiment", "resolve_data_dir", "experiment_of"]
 
 
 @lru_cache(maxsize=None)
@@ -68,6 +71,8 @@ class RunContext:
         device: ``"cpu"`` or ``"cuda"``; methods pass it to ``torch.device``.
         run_index: Which of the ``--runs`` repetitions this is (0-based).
         runs: How many repetitions there are.
+        verbose: Progress bars: ``None`` on a terminal only, ``True`` always (also in logs), ``False`` never.
+        options: The run's resolved options, once the harness has resolved them (they key the checkpoints).
     """
 
     method: str
@@ -80,6 +85,8 @@ class RunContext:
     device: str = "cpu"
     run_index: int = 0
     runs: int = 1
+    verbose: bool | None = None
+    options: dict[str, Any] | None = None
 
     @property
     def make_figures(self) -> bool:
@@ -97,7 +104,9 @@ class RunContext:
             "dataset": self.dataset,
             "seed": self.seed,
             "quick": self.quick,
-            "overrides": self.overrides,
+            # the resolved options when the harness has them: the same settings reached through other
+            # --set spellings share a folder, and a changed budget default does not resume stale state
+            "options": self.options if self.options is not None else self.overrides,
             "code": code_fingerprint(self.method),
         }
         return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -107,6 +116,10 @@ class RunContext:
         """A folder for this run's checkpoints. A rerun with the same ``--out`` and the same settings resumes
         from it; a run with other settings gets its own folder, so it never resumes a stranger's state."""
         return self.out_dir / "checkpoints" / f"seed{self.seed}-{self.settings_fingerprint}"
+
+    def model_checkpoint_dir(self, model: str) -> Path:
+        """The checkpoint folder of one model of this run (inside :attr:`checkpoint_dir`)."""
+        return self.checkpoint_dir / model
 
     def config(
         self,
@@ -153,6 +166,144 @@ class ExperimentResult:
     sections: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class Report:
+    """What an experiment adds to its table: figures, notes, report sections, the paper's numbers.
+
+    Attributes:
+        figures: PNG files written into ``ctx.out_dir``.
+        notes: Sentences for the report.
+        sections: Extra Markdown sections, ``{title: body}``.
+        paper: The paper's numbers for the same cells, where they exist.
+        results: Rows to add or replace after the models ran (e.g. a row derived from two fitted models).
+    """
+
+    figures: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sections: dict[str, str] = field(default_factory=dict)
+    paper: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    results: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+
+
+#: ``factory(options, data, ctx)`` -> an unfitted model (an estimator, usually).
+ModelFactory = Callable[[dict[str, Any], Any, "RunContext"], Any]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A method's paper experiment, declared; the core runs it (:meth:`run`, :func:`run_experiment`).
+
+    Args:
+        estimator: The method's public estimator class. Its ``__init__`` (annotations, defaults, ``Args:``
+            docstring) is the single source of every hyperparameter: its names are the ``--set`` keys.
+        run_options: A dataclass of the experiment's own options (which ``models``, data sizes, splits),
+            read the same way; it must have a ``models`` field listing the rows to run.
+        load: ``load(ctx, options)`` -> the data of one seed (called once per seed, before any model).
+        models: ``{name: factory}``; a factory builds one unfitted model from the options and the data.
+        evaluate: ``evaluate(name, model, data, ctx, options)`` -> ``{metric: value}``: fits the model
+            and scores it, in the paper's units.
+        budget: Settings that replace estimator defaults so a run fits a 2-core CPU (each written with its
+            reason in ``experiment.py``); never a second copy of a default.
+        dataset_options: ``{dataset: settings}`` applied after ``budget`` (or a function of the dataset
+            name returning them).
+        quick: Settings applied with ``--quick`` (a smoke test in seconds).
+        report: ``report(ctx, options, data, results, fitted)`` -> :class:`Report` (figures, notes, extra
+            rows); ``fitted`` maps each model name to what ``evaluate`` fitted.
+        extra_options: More classes or functions whose annotated parameters are options too (e.g. a
+            baseline's hyperparameters that the method's estimator does not have).
+        check: ``check(ctx, options)``: cross-option rules (raise ``ConfigError``), run before loading.
+    """
+
+    estimator: type
+    run_options: type
+    load: Callable[["RunContext", dict[str, Any]], Any]
+    models: Mapping[str, ModelFactory]
+    evaluate: Callable[[str, Any, Any, "RunContext", dict[str, Any]], Mapping[str, float | None]]
+    budget: Mapping[str, Any] = field(default_factory=dict)
+    dataset_options: Mapping[str, Mapping[str, Any]] | Callable[[str], Mapping[str, Any]] = field(default_factory=dict)
+    quick: Mapping[str, Any] = field(default_factory=dict)
+    report: Callable[..., Report] | None = None
+    extra_options: Sequence[Any] = ()
+    check: Callable[["RunContext", dict[str, Any]], None] | None = None
+
+    def schema(self, method: str = "") -> Any:
+        """The :class:`~iclr22.core.options.OptionSchema`: run options first, then the hyperparameters."""
+        from iclr22.core.options import OptionSchema
+
+        sources = [self.run_options, self.estimator, *self.extra_options]
+        return OptionSchema.build(*sources, method=method, owners=["run", "estimator", *["estimator"] * len(self.extra_options)])
+
+    def settings_for(self, dataset: str, quick: bool) -> list[Mapping[str, Any]]:
+        """The experiment's own layers over the defaults, in order: budget, dataset, quick."""
+        per_dataset = self.dataset_options(dataset) if callable(self.dataset_options) else self.dataset_options.get(dataset, {})
+        return [self.budget, per_dataset, self.quick if quick else {}]
+
+    def resolve(self, ctx: "RunContext") -> dict[str, Any]:
+        """The run's options: estimator defaults, then :meth:`settings_for`, then ``--set``.
+
+        Raises:
+            ConfigError: an unknown option or model, or a value that does not fit its option.
+        """
+        options = self.schema(ctx.method).resolve(*self.settings_for(ctx.dataset, ctx.quick), user=ctx.overrides)
+        models = options.get("models")
+        if isinstance(models, str):
+            models = [models]
+        unknown = [m for m in models or [] if m not in self.models]
+        if unknown or not models:
+            raise ConfigError(f"option 'models': unknown {unknown or 'empty list'}; choose from {', '.join(self.models)}")
+        options["models"] = list(models)
+        if self.check is not None:
+            self.check(ctx, options)
+        return options
+
+    def run(self, ctx: "RunContext") -> ExperimentResult:
+        """One seed: resolve options, load data, then build, place, fit and score each model in order."""
+        options = self.resolve(ctx)
+        ctx.options = options
+        data = self.load(ctx, options)
+        results: dict[str, dict[str, float | None]] = {}
+        fitted: dict[str, Any] = {}
+        seconds: dict[str, float] = {}
+        for name in options["models"]:
+            model = self.models[name](options, data, ctx)
+            _place(model, ctx)
+            started = time.perf_counter()
+            results[name] = dict(self.evaluate(name, model, data, ctx, options))
+            seconds[name] = time.perf_counter() - started
+            fitted[name] = model
+        report = self.report(ctx, options, data, results, fitted) if self.report is not None else Report()
+        for name, row in report.results.items():
+            results[name] = dict(row)
+        timing = "\n".join(f"| {name} | {seconds[name]:.1f} |" for name in seconds)
+        sections = {**report.sections, "Time per model": "| model | seconds (fit and score, this seed) |\n|---|---|\n" + timing}
+        return ExperimentResult(
+            results, paper=report.paper, config=_plain(options), figures=report.figures, notes=report.notes, sections=sections
+        )
+
+    def __call__(self, ctx: "RunContext") -> ExperimentResult:
+        return self.run(ctx)
+
+
+def _place(model: Any, ctx: "RunContext") -> None:
+    """Give an estimator the run's device and verbosity, when it takes them."""
+    if not callable(getattr(model, "set_params", None)):
+        return
+    params = model.get_params(deep=False)
+    updates = {key: value for key, value in (("device", ctx.device), ("verbose", ctx.verbose)) if key in params}
+    if updates:
+        model.set_params(**updates)
+
+
+def _plain(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}
+
+
+def experiment_of(spec: MethodSpec) -> Experiment | None:
+    """The method's declared :class:`Experiment` (``None`` for a method with a plain ``run`` function)."""
+    entry = load_entry(spec)
+    return entry if isinstance(entry, Experiment) else None
+
+
 def resolve_data_dir(spec: MethodSpec, dataset: str | None, data_dir: str | Path | None, data_root: str | Path | None = None) -> Path | None:
     """Where a dataset's files are: ``--data-dir`` if given, else ``DATA_ROOT/<subdir>`` for real datasets.
 
@@ -197,6 +348,7 @@ def run_experiment(
     data_root: str | Path | None = None,
     command: str | None = None,
     echo: bool = True,
+    verbose: bool | None = None,
 ) -> dict[str, Any]:
     """Run a method's experiment ``runs`` times and write ``metrics.json`` and ``report.md``.
 
@@ -229,6 +381,7 @@ def run_experiment(
             device=device,
             run_index=run_index,
             runs=runs,
+            verbose=verbose,
         )
         seed_everything(ctx.seed)
         result = experiment(ctx)

@@ -25,19 +25,24 @@ __all__ = [
 T = TypeVar("T")
 
 
-def progress_enabled() -> bool:
-    """Bars show on a terminal; ``ICLR22_PROGRESS=1`` forces them on, ``=0`` off (tests, CI logs)."""
+def progress_enabled(verbose: bool | None = None) -> bool:
+    """Whether to show progress: ``verbose`` when given (an estimator's parameter); else bars show on a
+    terminal, and ``ICLR22_PROGRESS=1`` forces them on, ``=0`` off (tests, CI logs). Read, never written."""
+    if verbose is not None:
+        return bool(verbose)
     setting = os.environ.get("ICLR22_PROGRESS")
     if setting is not None:
         return setting not in ("0", "false", "False", "")
     return sys.stderr.isatty()
 
 
-def progress(iterable: Iterable[T], desc: str = "", total: int | None = None, leave: bool = False, **kwargs: Any) -> Iterator[T]:
-    """``tqdm(iterable)`` that is silent unless :func:`progress_enabled`."""
+def progress(
+    iterable: Iterable[T], desc: str = "", total: int | None = None, leave: bool = False, verbose: bool | None = None, **kwargs: Any
+) -> Iterator[T]:
+    """``tqdm(iterable)`` that is silent unless :func:`progress_enabled` (``verbose`` as there)."""
     from tqdm.auto import tqdm
 
-    return iter(tqdm(iterable, desc=desc, total=total, leave=leave, disable=not progress_enabled(), dynamic_ncols=True, **kwargs))
+    return iter(tqdm(iterable, desc=desc, total=total, leave=leave, disable=not progress_enabled(verbose), dynamic_ncols=True, **kwargs))
 
 
 class EarlyStopping:
@@ -160,6 +165,7 @@ def fit_epochs(
     desc: str = "train",
     restore_best: bool = True,
     fingerprint: str | None = None,
+    verbose: bool | None = None,
 ) -> FitResult:
     """Run ``train_epoch(epoch)`` for up to ``max_epochs``, evaluating, stopping early and checkpointing.
 
@@ -184,6 +190,7 @@ def fit_epochs(
         fingerprint: A string that identifies the run's settings (e.g. a hash of its config). It is saved
             in the checkpoint, and resuming from a checkpoint saved with another fingerprint raises
             :class:`ConfigError` instead of silently continuing someone else's training.
+        verbose: Progress bar: ``None`` on a terminal only (see :func:`progress_enabled`), else on / off.
     """
     from iclr22.core.seed import rng_state, set_rng_state
 
@@ -222,7 +229,7 @@ def fit_epochs(
         )
 
     next_epoch = start_epoch
-    for epoch in progress(range(start_epoch, max_epochs), desc=desc, total=max_epochs, initial=start_epoch):
+    for epoch in progress(range(start_epoch, max_epochs), desc=desc, total=max_epochs, initial=start_epoch, verbose=verbose):
         if stopper.should_stop:
             break
         logs = dict(train_epoch(epoch) or {})
