@@ -38,7 +38,7 @@ def test_run_writes_valid_metrics_report_and_figure(fake_registry, tmp_path, cap
     metrics = read_metrics(out / "metrics.json")
     assert metrics["method"] == "fake" and metrics["dataset"] == "toy" and metrics["seed"] == 3
     assert metrics["quick"] is True and metrics["runs"] == 1
-    assert metrics["config"] == {"epochs": 2, "lr": 0.5, "mode": "a"}
+    assert metrics["config"] == {"models": ["ours", "baseline"], "size": 10, "epochs": 2, "lr": 0.5, "mode": "a"}
     assert metrics["results"]["ours"]["broken"] is None  # NaN is never written silently...
     assert any("broken" in note for note in metrics["notes"])  # ...it is reported
     assert metrics["paper"]["ours"]["acc"] == 81.0
@@ -76,8 +76,11 @@ def test_same_seed_same_numbers(fake_registry, tmp_path):
         (["run", "nosuch"], "unknown method 'nosuch'"),
         (["run", "fake", "--dataset", "nosuch"], "does not know dataset 'nosuch'"),
         (["run", "fake", "--set", "nosuch=1"], "unknown option 'nosuch'"),
-        (["run", "fake", "--set", "epochs=abc"], "expects an integer"),
-        (["run", "fake", "--set", "mode=c"], "must be one of"),
+        (["run", "fake", "--set", "epochs=abc"], "option 'epochs' expects int, got 'abc'"),
+        (["run", "fake", "--set", "mode=c"], "option 'mode' expects one of 'a', 'b', got 'c'"),
+        (["run", "fake", "--set", "lr=fast"], "option 'lr' expects float | 'auto'"),
+        (["run", "fake", "--set", "epoch=3"], "did you mean epochs"),
+        (["run", "fake", "--set", "models=ours,nosuch"], "option 'models' expects list of ('ours' | 'baseline')"),
         (["run", "fake", "--set", "novalue"], "expects key=value"),
         (["run", "fake", "--runs", "0"], "--runs must be at least 1"),
         (["run", "fake", "--data-dir", "/no/such/folder"], "/no/such/folder"),

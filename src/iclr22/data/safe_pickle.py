@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import functools
 import io
 import pickle
 import zipfile
@@ -86,15 +87,14 @@ def _static_globals() -> dict[tuple[str, str], Any]:
     return table
 
 
-_ALLOWED: dict[tuple[str, str], Any] | None = None
+@functools.lru_cache(maxsize=1)
+def _allowed_table() -> dict[tuple[str, str], Any]:
+    return {**_static_globals(), **_sparse_classes()}
 
 
 def allowed_globals() -> dict[tuple[str, str], Any]:
     """The allow-list: ``{(module, name): object it resolves to}`` (scipy is imported on first use)."""
-    global _ALLOWED
-    if _ALLOWED is None:
-        _ALLOWED = {**_static_globals(), **_sparse_classes()}
-    return dict(_ALLOWED)
+    return dict(_allowed_table())
 
 
 class RestrictedUnpickler(pickle.Unpickler):
