@@ -19,6 +19,7 @@ from iclr22.core.experiment import Experiment, Report, RunContext
 from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
 from iclr22.core.results import new_figure, save_figure
 from iclr22.core.validation import check_array
+from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, read_matrix, require_out, write_csv, write_summary
 
 SPEC = MethodSpec(
     name="fake",
@@ -28,6 +29,7 @@ SPEC = MethodSpec(
     headline=("ours", "acc"),
     reproductions=(Reproduction("toy", runs=2), Reproduction("toy", runs=1, overrides={"mode": "b"}, label="toy-b")),
     demo_overrides={"lr": 0.3},
+    verbs="_fake_method:VERBS",
 )
 
 
@@ -118,4 +120,38 @@ EXPERIMENT = Experiment(
     evaluate=evaluate,
     quick={"epochs": 2},
     report=report,
+)
+
+
+# ------------------------------------------------------------------------------------------------ verbs
+def _add_fit(parser: Any) -> None:
+    parser.add_argument("--values", required=True, help="CSV: features, last column the target")
+    parser.add_argument("--out", help="model folder to write")
+    add_estimator_options(parser)
+
+
+def _fit(args: Any) -> int:
+    table = read_matrix(args.values, "values")
+    model = FakeMean(**estimator_settings(FakeMean, args)).fit(table[:, :-1], table[:, -1])
+    folder = model.save(require_out(args.out, "model folder to write"))
+    write_summary(folder / "summary.md", "Fake model", [f"- mean: {model.mean_:.3f}"])
+    return 0
+
+
+def _add_predict(parser: Any) -> None:
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--values", required=True)
+    parser.add_argument("--out", required=True)
+
+
+def _predict(args: Any) -> int:
+    model = FakeMean.load(args.model)
+    table = read_matrix(args.values, "values")
+    write_csv(args.out, ["index", "prediction"], enumerate(model.predict(table).tolist()))
+    return 0
+
+
+VERBS = (
+    Verb("fit", "fit the fake model on a CSV and save it", _add_fit, _fit),
+    Verb("predict", "predict with a saved fake model", _add_predict, _predict),
 )

@@ -236,3 +236,36 @@ def test_tpt48_pairs_on_metrics_the_experiment_writes():
 
     paired = get_method("grda").dataset("tpt48").paired
     assert paired and all(metric in PAPER_TPT48["grda"] and not higher for metric, higher in paired)
+
+
+def test_task_verbs_fit_and_predict_on_user_files(fake_registry, tmp_path, capsys):
+    values = tmp_path / "values.csv"
+    values.write_text("x,target\n1,2\n3,4\n")
+    assert main(["fake", "fit", "--values", str(values), "--out", str(tmp_path / "model"), "--set", "mode=b"]) == 0
+    assert (tmp_path / "model" / "estimator.json").is_file() and "mean: 4.000" in (tmp_path / "model" / "summary.md").read_text()
+    assert main(["fake", "predict", "--model", str(tmp_path / "model"), "--values", str(values), "--out", str(tmp_path / "p.csv")]) == 0
+    assert (tmp_path / "p.csv").read_text().splitlines() == ["index,prediction", "0,4", "1,4"]
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["fake", "fit", "--values", "VALUES", "--out", "M", "--set", "mode=c"], "option 'mode' expects one of 'a', 'b'"),
+        (["fake", "fit", "--values", "VALUES", "--out", "M", "--set", "mod=a"], "did you mean mode"),
+        (["fake", "fit", "--values", "nosuch.csv", "--out", "M"], "nosuch.csv: values file not found"),
+        (["fake", "predict", "--model", "nosuch", "--values", "VALUES", "--out", "p.csv"], "not a saved iclr22 model"),
+        (["fake", "nosuchverb"], "invalid choice: 'nosuchverb'"),
+    ],
+)
+def test_task_verb_errors_are_one_line_exit_2(fake_registry, tmp_path, capsys, argv, expected):
+    values = tmp_path / "values.csv"
+    values.write_text("1,2\n3,x\n" if "VALUES" in argv and "predict" in argv else "1,2\n3,4\n")
+    argv = [str(values) if a == "VALUES" else (str(tmp_path / a) if a in ("M", "p.csv", "nosuch") else a) for a in argv]
+    assert main(argv) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_method_help_lists_verbs_and_datasets(fake_registry, capsys):
+    assert main(["fake", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "fit" in out and "predict" in out and "toy*" in out and "folder [fakedata]" in out

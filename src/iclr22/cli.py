@@ -1,6 +1,7 @@
 """The ``iclr22`` command line.
 
     iclr22 list
+    iclr22 METHOD VERB ...        a task on your own files (fit, predict, find-issues, ...; iclr22 METHOD --help)
     iclr22 run METHOD [--dataset NAME] [--data-dir DIR] [--out DIR] [--seed N] [--runs K] [--quick] [--set k=v ...]
     iclr22 reproduce [METHOD ...] [--data-root DIR]
     iclr22 demo
@@ -31,7 +32,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="iclr22", description="Methods of Amazon's ICLR 2022 papers, on your data.")
+    parser = _Parser(
+        prog="iclr22",
+        description="Methods of Amazon's ICLR 2022 papers, on your data.",
+        epilog="A method's tasks on your own files: iclr22 METHOD VERB ... (iclr22 METHOD --help lists them).",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -223,11 +228,75 @@ def _cmd_demo() -> int:
     return 0
 
 
+def _method_parser(spec: object) -> tuple[argparse.ArgumentParser, dict]:
+    from iclr22.core.verbs import load_verbs
+
+    verbs = {verb.name: verb for verb in load_verbs(spec.verbs)}  # type: ignore[attr-defined]
+    lines = [f"{spec.paper}", "", "datasets of its benchmark (iclr22 run " + spec.name + " --help for options):"]  # type: ignore[attr-defined]
+    for dataset in spec.datasets:  # type: ignore[attr-defined]
+        lines.append(f"  {dataset.name}{'*' if dataset.embedded else ' [' + str(dataset.subdir) + ']'}  {dataset.description}")
+    parser = _Parser(
+        prog=f"iclr22 {spec.name}",  # type: ignore[attr-defined]
+        description="Tasks on your own files." if verbs else "This method has no task verbs yet; use iclr22 run.",
+        epilog="\n".join(lines),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser, metavar="VERB")
+    for verb in verbs.values():
+        verb_parser = sub.add_parser(verb.name, help=verb.help, description=verb.description or verb.help,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+        verb.add_arguments(verb_parser)
+    return parser, verbs
+
+
+def _cmd_method(name: str, argv: list[str]) -> int:
+    from iclr22.core.registry import get_method
+
+    parser, verbs = _method_parser(get_method(name))
+    if not verbs and argv and argv[0] not in ("-h", "--help"):
+        parser.error(f"method '{name}' has no task verbs yet (iclr22 run {name} runs its benchmark)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2): an exit code, as every other path returns
+        return int(exc.code or 0)
+    return int(verbs[args.verb].run(args) or 0)
+
+
+def _split_method_call(argv: list[str]) -> tuple[bool, str | None, list[str]]:
+    """``(debug, method, rest)`` when the command line is ``iclr22 [--debug] METHOD ...``."""
+    debug = bool(argv) and argv[0] == "--debug"
+    rest = argv[1:] if debug else argv
+    if not rest or rest[0].startswith("-") or rest[0] in ("list", "run", "reproduce", "demo"):
+        return debug, None, rest
+    from iclr22.core.registry import available_methods
+
+    return (debug, rest[0], rest[1:]) if rest[0] in available_methods() else (debug, None, rest)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``iclr22`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug, method, rest = _split_method_call(argv)
+    from iclr22.core.errors import Iclr22Error
+
+    if method is not None:
+        try:
+            return _cmd_method(method, rest)
+        except Iclr22Error as exc:
+            if debug:
+                raise
+            print(f"iclr22: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("iclr22: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # a bug in the toolkit: one line, traceback with --debug
+            if debug:
+                raise
+            print(f"iclr22: internal error: {type(exc).__name__}: {' '.join(str(exc).split())} (rerun with --debug for the traceback)", file=sys.stderr)
+            return 1
     parser = build_parser()
     args = parser.parse_args(argv)
-    from iclr22.core.errors import Iclr22Error
 
     try:
         if args.command == "list":

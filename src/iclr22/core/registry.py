@@ -74,6 +74,8 @@ class MethodSpec:
             ``dgN`` files): any ``--dataset`` is then passed through to the method, which validates it.
         demo_overrides: ``--set`` options that ``iclr22 demo`` adds to ``--quick`` where the smoke-test
             size is too small for the table to show the method's effect (tests keep plain ``--quick``).
+        verbs: ``"module:attribute"`` of the method's task verbs (``iclr22 METHOD VERB``, see
+            :mod:`iclr22.core.verbs`); ``None`` while it has none.
     """
 
     name: str
@@ -86,6 +88,7 @@ class MethodSpec:
     reproductions: tuple[Reproduction, ...] = ()
     accepts_any_dataset_in: str | None = None
     demo_overrides: Mapping[str, Any] = field(default_factory=dict)
+    verbs: str | None = None
 
     @property
     def default_dataset(self) -> DatasetSpec:
