@@ -250,3 +250,17 @@ def test_every_public_name_of_every_method_resolves():
             assert getattr(package, public) is not None, f"iclr22.{name}.{public}"
         with pytest.raises(AttributeError, match="no attribute"):
             package.no_such_name  # noqa: B018
+
+
+def test_progress_in_a_log_is_plain_lines_and_quiet_when_asked(capsys, monkeypatch):
+    import iclr22.core.training as training
+
+    monkeypatch.delenv("ICLR22_PROGRESS", raising=False)
+    monkeypatch.setattr(training, "LOG_INTERVAL", 0.0)
+    assert list(training.progress(range(3), desc="fit")) == [0, 1, 2]
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("[fit] 1/3 (33%)") and lines[-1].startswith("[fit] 3/3 (100%)") and "\r" not in "".join(lines)
+    assert list(training.progress(range(3), desc="fit", verbose=False)) == [0, 1, 2]
+    monkeypatch.setenv("ICLR22_PROGRESS", "0")
+    list(training.progress(range(3), desc="fit"))
+    assert capsys.readouterr().err == ""

@@ -78,11 +78,11 @@ def _cmd_list() -> int:
     if not methods:
         print("no methods registered yet")
     for name, spec in methods.items():
-        datasets = ", ".join(d.name + ("*" if i == 0 else "") for i, d in enumerate(spec.datasets))
+        datasets = ", ".join(d.name + ("*" if i == 0 else "") + ("+" if d.user_files else "") for i, d in enumerate(spec.datasets))
         print(f"{name:<13} {spec.paper}  [datasets: {datasets}]")
     pending = [n for n in PLANNED if n not in methods]
-    if pending:
-        print(f"(* = embedded default; not landed yet: {', '.join(pending)})")
+    legend = "* = embedded default, + = a layout for your own files (--data-dir)"
+    print(f"({legend}" + (f"; not landed yet: {', '.join(pending)})" if pending else ")"))
     return 0
 
 
@@ -92,10 +92,10 @@ def method_help(name: str) -> str:
     from iclr22.core.registry import get_method
 
     spec = get_method(name)
-    lines = [f"{spec.name}: {spec.paper}", "", "datasets (--dataset; * = embedded default, [folder] = files read from --data-dir):"]
+    lines = [f"{spec.name}: {spec.paper}", "", "datasets (--dataset; * = the default, [folder] = its folder under the data root, or --data-dir):"]
     for i, dataset in enumerate(spec.datasets):
-        where = "*" if dataset.embedded else f"[{dataset.subdir}]"
-        lines.append(f"  {dataset.name} {where}  {dataset.description}".rstrip())
+        where = ("*" if i == 0 else "") + ("" if dataset.embedded else f" [{dataset.subdir}]") + (" (your own files)" if dataset.user_files else "")
+        lines.append(f"  {dataset.name}{where}  {dataset.description}".rstrip())
     if spec.accepts_any_dataset_in:
         lines.append(f"  (any other name: a user dataset laid out like {spec.accepts_any_dataset_in})")
     experiment = experiment_of(spec)

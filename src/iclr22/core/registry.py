@@ -35,12 +35,15 @@ class DatasetSpec:
         paired: ``(metric, higher_is_better)`` pairs on which ``report.md`` compares the method's headline model
             with every other model seed by seed, when the method's headline metric does not fit this dataset
             (e.g. MSE per task instead of accuracy); empty = the method's headline metric.
+        user_files: A layout for the user's own files (``--data-dir`` pointing at their folder), not only a
+            fixed public dataset; ``iclr22 list`` and ``--help`` mark it.
     """
 
     name: str
     description: str = ""
     subdir: str | None = None
     paired: tuple[tuple[str, bool], ...] = ()
+    user_files: bool = False
 
     @property
     def embedded(self) -> bool:
