@@ -309,3 +309,21 @@ def test_every_method_rejects_a_bad_set_with_exit_2(name, tmp_path, capsys):
     assert main(["run", name, "--quick", "--out", str(tmp_path), "--set", f"{int_option}=abc"]) == 2
     assert f"option '{int_option}' expects int" in capsys.readouterr().err
     assert main(["run", name, "--quick", "--out", str(tmp_path), "--set", "models=nosuch"]) == 2
+
+
+def test_report_rows_replace_empty_ones_and_resume_options_leave_the_checkpoint_key(tmp_path):
+    from iclr22.core.experiment import Report
+
+    def report(ctx, options, data, results, fitted):
+        return Report(results={"derived": {"mse": 1.0}}, config={"rows": 40})
+
+    experiment = _experiment(report=report, resume_options=("size",))
+    base = _experiment()
+    result = Experiment(**{**experiment.__dict__, "evaluate": lambda *a: {}}).run(RunContext("m", "d", None, tmp_path))
+    assert list(result.results) == ["derived"] and result.config["rows"] == 40
+    keys = []
+    for exp, size in ((experiment, "5"), (experiment, "6"), (base, "5"), (base, "6")):
+        ctx = RunContext("m", "d", None, tmp_path, overrides={"size": size})
+        exp.run(ctx)
+        keys.append(ctx.checkpoint_dir)
+    assert keys[0] == keys[1] and keys[2] != keys[3]

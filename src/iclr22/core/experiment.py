@@ -175,7 +175,10 @@ class Report:
         notes: Sentences for the report.
         sections: Extra Markdown sections, ``{title: body}``.
         paper: The paper's numbers for the same cells, where they exist.
-        results: Rows to add or replace after the models ran (e.g. a row derived from two fitted models).
+        results: Rows to add or replace after the models ran (e.g. a row derived from two fitted models,
+            or every row of a method whose one fit yields several models); a model whose row is still empty
+            after this is left out of the table.
+        config: Facts of the run to keep beside the options in ``metrics.json`` (e.g. the size of the data).
     """
 
     figures: list[Path] = field(default_factory=list)
@@ -183,6 +186,7 @@ class Report:
     sections: dict[str, str] = field(default_factory=dict)
     paper: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     results: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
 
 
 #: ``factory(options, data, ctx)`` -> an unfitted model (an estimator, usually).
@@ -212,6 +216,8 @@ class Experiment:
         extra_options: More classes or functions whose annotated parameters are options too (e.g. a
             baseline's hyperparameters that the method's estimator does not have).
         check: ``check(ctx, options)``: cross-option rules (raise ``ConfigError``), run before loading.
+        resume_options: Options that do not change what the finished run computes (e.g. a stop-after-N-phases
+            switch), left out of the checkpoint key so that a later run with another value resumes.
     """
 
     estimator: type
@@ -225,6 +231,7 @@ class Experiment:
     report: Callable[..., Report] | None = None
     extra_options: Sequence[Any] = ()
     check: Callable[["RunContext", dict[str, Any]], None] | None = None
+    resume_options: tuple[str, ...] = ()
 
     def schema(self, method: str = "") -> Any:
         """The :class:`~iclr22.core.options.OptionSchema`: run options first, then the hyperparameters."""
@@ -259,7 +266,7 @@ class Experiment:
     def run(self, ctx: "RunContext") -> ExperimentResult:
         """One seed: resolve options, load data, then build, place, fit and score each model in order."""
         options = self.resolve(ctx)
-        ctx.options = options
+        ctx.options = {k: v for k, v in options.items() if k not in self.resume_options}
         data = self.load(ctx, options)
         results: dict[str, dict[str, float | None]] = {}
         fitted: dict[str, Any] = {}
@@ -274,10 +281,11 @@ class Experiment:
         report = self.report(ctx, options, data, results, fitted) if self.report is not None else Report()
         for name, row in report.results.items():
             results[name] = dict(row)
+        results = {name: row for name, row in results.items() if row}
         timing = "\n".join(f"| {name} | {seconds[name]:.1f} |" for name in seconds)
         sections = {**report.sections, "Time per model": "| model | seconds (fit and score, this seed) |\n|---|---|\n" + timing}
         return ExperimentResult(
-            results, paper=report.paper, config=_plain(options), figures=report.figures, notes=report.notes, sections=sections
+            results, paper=report.paper, config={**_plain(options), **report.config}, figures=report.figures, notes=report.notes, sections=sections
         )
 
     def __call__(self, ctx: "RunContext") -> ExperimentResult:
