@@ -12,7 +12,8 @@ from iclr22.data.sentence_pairs import SentencePairs
 from iclr22.transencoder import train as te_train
 from iclr22.transencoder.model import BiEncoder, CrossEncoder
 from iclr22.transencoder.synthetic import make_sts_sample
-from iclr22.transencoder.train import DistillConfig, PhaseLimitReached, TransEncoder
+from iclr22.transencoder.estimator import TransEncoder, mutual_distill
+from iclr22.transencoder.train import PhaseLimitReached
 
 FAST = dict(cycles=2, bi_epochs=1, cross_batch_size=8, bi_batch_size=8, eval_steps=0, label_batch_size=32)
 
@@ -34,17 +35,17 @@ def test_labels_flow_bi_to_cross_to_bi_and_students_restart_each_cycle(tiny_mode
     seen = {"cross": [], "bi": []}
     real_cross, real_bi = te_train.train_cross_encoder, te_train.train_bi_encoder
 
-    def spy_cross(cross, unlabelled, labels, config, dev=None, seed=0, desc=""):
+    def spy_cross(cross, unlabelled, labels, config, dev=None, seed=0, desc="", verbose=None):
         seen["cross"].append((np.array(labels), type(cross)))
-        return real_cross(cross, unlabelled, labels, config, dev, seed, desc)
+        return real_cross(cross, unlabelled, labels, config, dev, seed, desc, verbose)
 
-    def spy_bi(bi, unlabelled, labels, config, dev=None, seed=0, desc=""):
+    def spy_bi(bi, unlabelled, labels, config, dev=None, seed=0, desc="", verbose=None):
         seen["bi"].append((np.array(labels), _weights_hash(bi.module), type(bi)))
-        return real_bi(bi, unlabelled, labels, config, dev, seed, desc)
+        return real_bi(bi, unlabelled, labels, config, dev, seed, desc, verbose)
 
     monkeypatch.setattr(te_train, "train_cross_encoder", spy_cross)
     monkeypatch.setattr(te_train, "train_bi_encoder", spy_bi)
-    result = TransEncoder(str(tiny_model), config=DistillConfig(**FAST), checkpoint_dir=tmp_path / "ck").fit(pairs, dev=dev, test=dev)
+    result = TransEncoder(str(tiny_model), **FAST, checkpoint_dir=tmp_path / "ck").fit(pairs, dev=dev, test=dev).result_
 
     # cycle 1: the cross-encoder learns the untouched bi-encoder's raw cosines
     start_cos = BiEncoder.load(tiny_model).score(pairs.sentence1, pairs.sentence2)
@@ -70,8 +71,7 @@ def test_without_reinitialisation_the_bi_encoder_continues_from_the_last_cycle(t
         return real_bi(bi, *args, **kwargs)
 
     monkeypatch.setattr(te_train, "train_bi_encoder", spy_bi)
-    config = DistillConfig(**{**FAST, "init_with_new_models": False})
-    TransEncoder(str(tiny_model), config=config, checkpoint_dir=tmp_path / "ck").fit(_pairs(16, 1))
+    TransEncoder(str(tiny_model), **{**FAST, "init_with_new_models": False}, checkpoint_dir=tmp_path / "ck").fit(_pairs(16, 1))
     assert hashes[1] == _weights_hash(BiEncoder.load(tmp_path / "ck" / "cycle1" / "bi0").module) != hashes[0]
 
 
@@ -85,20 +85,20 @@ def test_mutual_distillation_trains_both_students_on_the_averaged_labels(tiny_mo
         return real_cross(cross, unlabelled, labels, *args, **kwargs)
 
     monkeypatch.setattr(te_train, "train_cross_encoder", spy_cross)
-    result = te_train.mutual_distill(pairs, [str(tiny_model), str(tiny_model_b)], config=DistillConfig(**{**FAST, "cycles": 1}),
-                                     checkpoint_dir=tmp_path / "ck", dev=_pairs(12, 4))
+    result = mutual_distill(pairs, [str(tiny_model), str(tiny_model_b)], **{**FAST, "cycles": 1}, checkpoint_dir=tmp_path / "ck",
+                            dev=_pairs(12, 4))
     cos_a = BiEncoder.load(tiny_model).score(pairs.sentence1, pairs.sentence2)
     cos_b = BiEncoder.load(tiny_model_b).score(pairs.sentence1, pairs.sentence2)
     assert len(seen) == 2 and np.allclose(seen[0], (cos_a + cos_b) / 2, atol=1e-5) and np.allclose(seen[1], seen[0])
     assert len(result.bi_encoders) == len(result.cross_encoders) == 2
     assert set(result.ensemble) == {"bi", "cross"} and result.ensemble["bi"]["dev"] is not None
     with pytest.raises(ConfigError):
-        te_train.mutual_distill(pairs, [str(tiny_model)])
+        mutual_distill(pairs, [str(tiny_model)])
 
 
 def test_cycles_are_selected_on_dev(tiny_model, tmp_path):
-    result = TransEncoder(str(tiny_model), config=DistillConfig(**{**FAST, "cycles": 3}), checkpoint_dir=tmp_path / "ck").fit(
-        _pairs(16, 1), dev=_pairs(12, 2))
+    result = TransEncoder(str(tiny_model), **{**FAST, "cycles": 3}, checkpoint_dir=tmp_path / "ck").fit(
+        _pairs(16, 1), dev=_pairs(12, 2)).result_
     for kind in ("bi", "cross"):
         rows = [h for h in result.history if h["kind"] == kind]
         assert result.selected[kind][0] == max(rows, key=lambda h: h["dev"])["cycle"]
@@ -109,20 +109,20 @@ def test_cycles_are_selected_on_dev(tiny_model, tmp_path):
 
 def test_an_interrupted_run_resumes_at_the_next_phase_with_the_same_numbers(tiny_model, tmp_path):
     pairs, dev = _pairs(16, 1), _pairs(12, 2)
-    straight = TransEncoder(str(tiny_model), config=DistillConfig(**FAST), checkpoint_dir=tmp_path / "a", seed=3).fit(pairs, dev=dev)
-    chunked = TransEncoder(str(tiny_model), config=DistillConfig(**FAST), checkpoint_dir=tmp_path / "b", seed=3)
+    straight = TransEncoder(str(tiny_model), **FAST, checkpoint_dir=tmp_path / "a", seed=3).fit(pairs, dev=dev).result_
+    chunked = TransEncoder(str(tiny_model), **FAST, checkpoint_dir=tmp_path / "b", seed=3)
     with pytest.raises(PhaseLimitReached, match="cycle1-bi is next"):
         chunked.fit(pairs, dev=dev, max_phases=2)  # the start evaluation and cycle 1's cross phase
-    resumed = chunked.fit(pairs, dev=dev)
+    resumed = chunked.fit(pairs, dev=dev).result_
     assert [p["resumed"] for p in resumed.phase_times] == [True, True, False, False, False]
     for a, b in zip(straight.history, resumed.history):
         assert a["dev"] == pytest.approx(b["dev"], abs=1e-6)
     with pytest.raises(ConfigError, match="different run"):
-        TransEncoder(str(tiny_model), config=DistillConfig(**FAST), checkpoint_dir=tmp_path / "b", seed=4).fit(pairs, dev=dev)
+        TransEncoder(str(tiny_model), **FAST, checkpoint_dir=tmp_path / "b", seed=4).fit(pairs, dev=dev)
 
 
 def test_bad_pairs_are_data_errors(tiny_model):
-    te = TransEncoder(str(tiny_model), config=DistillConfig(**FAST))
+    te = TransEncoder(str(tiny_model), **FAST)
     with pytest.raises(DataError, match="empty sentence"):
         te.fit(SentencePairs(["a man .", " "], ["a dog .", "a cat ."]))
     with pytest.raises(DataError, match="no unlabelled"):
@@ -133,6 +133,6 @@ def test_bad_pairs_are_data_errors(tiny_model):
 
 def test_a_finished_run_can_be_extended_by_more_cycles_keeping_its_phases(tiny_model, tmp_path):
     pairs = _pairs(16, 1)
-    TransEncoder(str(tiny_model), config=DistillConfig(**{**FAST, "cycles": 1}), checkpoint_dir=tmp_path / "ck").fit(pairs)
-    longer = TransEncoder(str(tiny_model), config=DistillConfig(**FAST), checkpoint_dir=tmp_path / "ck").fit(pairs)
+    TransEncoder(str(tiny_model), **{**FAST, "cycles": 1}, checkpoint_dir=tmp_path / "ck").fit(pairs)
+    longer = TransEncoder(str(tiny_model), **FAST, checkpoint_dir=tmp_path / "ck").fit(pairs).result_
     assert [p["resumed"] for p in longer.phase_times] == [True, True, True, False, False]

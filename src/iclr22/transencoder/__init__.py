@@ -4,10 +4,10 @@ Give it unlabelled sentence pairs and one or two pretrained sentence encoders; i
 (embeddings, cosine) and a cross-encoder (both sentences in one pass) that teach each other through
 pseudo-labels, and returns both.
 
-    >>> from iclr22.transencoder import TransEncoder, DistillConfig
-    >>> result = TransEncoder("minilm", config=DistillConfig(cycles=3, bi_epochs=1)).fit(pairs, dev=dev_pairs)
-    >>> result.bi_encoder.encode(["A man plays a guitar."])            # a BiEncoder: embeddings, cosine scores
-    >>> result.cross_encoder.score(["A man plays."], ["Someone plays."])  # a CrossEncoder: pair scores only
+    >>> from iclr22.transencoder import TransEncoder
+    >>> te = TransEncoder("minilm", cycles=3, bi_epochs=1).fit(pairs, dev=dev_pairs)
+    >>> te.bi_encoder_.encode(["A man plays a guitar."])            # a BiEncoder: embeddings, cosine scores
+    >>> te.cross_encoder_.score(["A man plays."], ["Someone plays."])  # a CrossEncoder: pair scores only
 
 This module holds only the method's spec and lazy re-exports, so reading it imports no torch.
 """
@@ -19,7 +19,7 @@ from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exp
 SPEC = MethodSpec(
     name="transencoder",
     paper="Liu et al., Trans-Encoder: Unsupervised Sentence-Pair Modelling through Self- and Mutual-Distillations (ICLR 2022)",
-    entry="iclr22.transencoder.experiment:run",
+    entry="iclr22.transencoder.experiment:EXPERIMENT",
     datasets=(
         DatasetSpec("synthetic", "a generated STS-like sample (subject/action/place sentences, gold 0-5)"),
         DatasetSpec("stsb", "STS Benchmark (8,628 pairs learnt from without scores; dev selects, test reports)", "sts/stsb"),
@@ -44,12 +44,13 @@ SPEC = MethodSpec(
 )
 
 _EXPORTS = {
-    "TransEncoder": "iclr22.transencoder.train",
+    "TransEncoder": "iclr22.transencoder.estimator",
+    "self_distill": "iclr22.transencoder.estimator",
+    "mutual_distill": "iclr22.transencoder.estimator",
     "DistillConfig": "iclr22.transencoder.train",
     "DistillResult": "iclr22.transencoder.train",
     "PhaseLimitReached": "iclr22.transencoder.train",
-    "self_distill": "iclr22.transencoder.train",
-    "mutual_distill": "iclr22.transencoder.train",
+    "distill": "iclr22.transencoder.train",
     "symmetric_pairs": "iclr22.transencoder.train",
     "average_labels": "iclr22.transencoder.train",
     "label_pairs": "iclr22.transencoder.train",
@@ -61,7 +62,7 @@ _EXPORTS = {
     "spearman": "iclr22.transencoder.train",
     "BiEncoder": "iclr22.transencoder.model",
     "CrossEncoder": "iclr22.transencoder.model",
-    "resolve_model": "iclr22.transencoder.model",
+    "resolve_model": "iclr22.transencoder.pretrained",
     "make_sts_sample": "iclr22.transencoder.synthetic",
 }
 

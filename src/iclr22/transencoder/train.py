@@ -1,6 +1,6 @@
-"""Trans-Encoder's loop: self-distillation and mutual distillation of bi- and cross-encoders.
+"""Trans-Encoder's algorithm: self-distillation and mutual distillation of bi- and cross-encoders.
 
-One cycle (paper §3; official ``src/self_distill.py``), for cycle = 1..T:
+One cycle (paper §3; official ``src/self_distill.py``), for cycle = 1..T — :func:`distill`:
 
 1. the bi-encoder(s) label every unlabelled pair: ŷ = cos(g(s), g(s′)) (averaged over the K models in
    mutual distillation) — :func:`label_pairs`, :func:`average_labels`;
@@ -17,18 +17,14 @@ AdamW (weight decay 0.01, none on biases and LayerNorm), a linear warm-up/decay 
 clipping at norm 1, a dev evaluation every ``eval_steps`` and at the end of each epoch keeping the best
 state.
 
-Every half-cycle ("phase") is written to ``checkpoint_dir`` (model folders in safetensors, labels as
-``.npy``, a ``state.json``); a rerun with the same folder resumes at the next phase.
+Every half-cycle ("phase") is written to a checkpoint folder (:mod:`.checkpoints`); a rerun with the same
+folder resumes at the next phase. The public estimator is :class:`~iclr22.transencoder.estimator.TransEncoder`.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import io
-import json
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,17 +35,16 @@ import numpy as np
 import torch
 
 from iclr22.core.errors import ConfigError, DataError, Iclr22Error
-from iclr22.core.training import atomic_write, progress
+from iclr22.core.training import progress
 from iclr22.data.sentence_pairs import SentencePairs
+from iclr22.transencoder.checkpoints import PhaseStore, run_fingerprint
 from iclr22.transencoder.model import BiEncoder, CrossEncoder
 
 __all__ = [
     "DistillConfig",
     "DistillResult",
     "PhaseLimitReached",
-    "TransEncoder",
-    "self_distill",
-    "mutual_distill",
+    "distill",
     "symmetric_pairs",
     "average_labels",
     "label_pairs",
@@ -66,55 +61,27 @@ class PhaseLimitReached(Iclr22Error):
     """Raised when a run stops on purpose after ``max_phases`` phases; rerunning resumes from the checkpoints."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class DistillConfig:
-    """The loop's hyperparameters (defaults: the official ``train_self_distill.sh`` and ST-2.0 ``fit()``).
+    """The loop's settings, as :class:`~iclr22.transencoder.estimator.TransEncoder` passes them (its
+    ``__init__`` holds their defaults and meanings: the official ``train_self_distill.sh`` and ST-2.0 ``fit()``)."""
 
-    Attributes:
-        cycles: T, bi→cross→bi cycles.
-        cross_epochs / bi_epochs: Epochs per training phase (paper: 1 and 10).
-        cross_batch_size / bi_batch_size: 32 and 128.
-        cross_lr / bi_lr: 2e-5 (ST-2.0 default) and 5e-5.
-        weight_decay: AdamW weight decay (ST-2.0: 0.01, not on biases and LayerNorm weights).
-        cross_warmup: Warm-up fraction of the cross-encoder's steps (ceil(0.1 · steps)).
-        bi_warmup_steps: Warm-up steps of the bi-encoder (0).
-        cross_max_length / bi_max_length: Token limits (64 for the pair, 32 per sentence).
-        eval_steps: Dev evaluation every this many optimiser steps (and at each epoch end) when a dev set
-            is given; the best state is kept (ST-2.0's save-best). 0: no evaluation during training.
-        max_grad_norm: Gradient clipping (ST-2.0: 1).
-        init_with_new_models: Re-initialise both students every cycle (``--init_with_new_models``): the
-            cross-encoder from the plain pretrained model, the bi-encoder from the original checkpoint.
-        label_batch_size: Batch size for labelling and evaluation.
-    """
-
-    cycles: int = 3
-    cross_epochs: int = 1
-    bi_epochs: int = 10
-    cross_batch_size: int = 32
-    bi_batch_size: int = 128
-    cross_lr: float = 2e-5
-    bi_lr: float = 5e-5
-    weight_decay: float = 0.01
-    cross_warmup: float = 0.1
-    bi_warmup_steps: int = 0
-    cross_max_length: int = 64
-    bi_max_length: int = 32
-    eval_steps: int = 200
-    max_grad_norm: float = 1.0
-    init_with_new_models: bool = True
-    label_batch_size: int = 128
-
-    def check(self) -> None:
-        for name in ("cycles", "cross_epochs", "bi_epochs", "cross_batch_size", "bi_batch_size", "cross_max_length", "bi_max_length", "label_batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("cross_lr", "bi_lr"):
-            if not float(getattr(self, name)) > 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0.0 <= float(self.cross_warmup) < 1.0:
-            raise ConfigError(f"cross_warmup must lie in [0, 1), got {self.cross_warmup}")
-        if int(self.eval_steps) < 0 or int(self.bi_warmup_steps) < 0:
-            raise ConfigError("eval_steps and bi_warmup_steps must be non-negative")
+    cycles: int
+    cross_epochs: int
+    bi_epochs: int
+    cross_batch_size: int
+    bi_batch_size: int
+    cross_lr: float
+    bi_lr: float
+    weight_decay: float
+    cross_warmup: float
+    bi_warmup_steps: int
+    cross_max_length: int
+    bi_max_length: int
+    eval_steps: int
+    max_grad_norm: float
+    init_with_new_models: bool
+    label_batch_size: int
 
 
 # ----------------------------------------------------------------------------------------------------------- pieces
@@ -145,13 +112,13 @@ def soft_bce_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     The targets are the bi-encoder's raw cosines, as in the official code; a negative cosine is kept
     (``BCEWithLogitsLoss`` accepts any real target).
     """
-    return torch.nn.functional.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype))
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, targets.to(device=logits.device, dtype=logits.dtype))
 
 
 def cosine_mse_loss(embeddings1: torch.Tensor, embeddings2: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """sentence-transformers' ``CosineSimilarityLoss``: MSE(cos(g(s), g(s′)), ỹ)."""
     cosine = torch.nn.functional.cosine_similarity(embeddings1, embeddings2, dim=-1)
-    return torch.nn.functional.mse_loss(cosine, targets.to(cosine.dtype))
+    return torch.nn.functional.mse_loss(cosine, targets.to(device=cosine.device, dtype=cosine.dtype))
 
 
 def spearman(predicted: np.ndarray, gold: np.ndarray) -> float:
@@ -207,6 +174,7 @@ def _fit(
     seed: int,
     desc: str,
     label_batch_size: int,
+    verbose: bool | None = None,
 ) -> dict[str, Any]:
     """The shared plain-PyTorch loop of both students; returns the training log."""
     module = model.module
@@ -230,7 +198,7 @@ def _fit(
         if not math.isnan(score) and score > best_score:
             best_score, best_state, best_step = score, copy.deepcopy(module.state_dict()), step
 
-    bar = progress(range(total), desc=desc, total=total)
+    bar = progress(range(total), desc=desc, total=total, verbose=verbose)
     for _epoch in range(epochs):
         order = torch.randperm(n, generator=generator).tolist()
         for start in range(0, n, batch_size):
@@ -256,12 +224,6 @@ def _fit(
             "best_dev_during_training": None if best_state is None else best_score, "best_step": best_step}
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
 def train_cross_encoder(
     cross: CrossEncoder,
     pairs: SentencePairs,
@@ -270,6 +232,7 @@ def train_cross_encoder(
     dev: SentencePairs | None = None,
     seed: int = 0,
     desc: str = "cross",
+    verbose: bool | None = None,
 ) -> dict[str, Any]:
     """Train ``cross`` in place on both orders of every pair with BCE on the soft labels (paper §3, bi→cross)."""
     first, second, targets = symmetric_pairs(pairs.sentence1, pairs.sentence2, labels)
@@ -282,7 +245,7 @@ def train_cross_encoder(
         return soft_bce_loss(logits, target_tensor[index])
 
     return _fit(cross, loss_of_batch, len(first), config.cross_epochs, config.cross_batch_size, config.cross_lr, config.weight_decay,
-                warmup, config.max_grad_norm, config.eval_steps, dev, seed, desc, config.label_batch_size)
+                warmup, config.max_grad_norm, config.eval_steps, dev, seed, desc, config.label_batch_size, verbose)
 
 
 def train_bi_encoder(
@@ -293,6 +256,7 @@ def train_bi_encoder(
     dev: SentencePairs | None = None,
     seed: int = 0,
     desc: str = "bi",
+    verbose: bool | None = None,
 ) -> dict[str, Any]:
     """Train ``bi`` in place with MSE between the pair's cosine and the cross-encoder's label (paper §3, cross→bi)."""
     target_tensor = torch.as_tensor(np.asarray(labels, dtype=np.float64), dtype=torch.float32)
@@ -303,7 +267,7 @@ def train_bi_encoder(
         return cosine_mse_loss(emb1, emb2, target_tensor[index])
 
     return _fit(bi, loss_of_batch, len(pairs), config.bi_epochs, config.bi_batch_size, config.bi_lr, config.weight_decay,
-                config.bi_warmup_steps, config.max_grad_norm, config.eval_steps, dev, seed, desc, config.label_batch_size)
+                config.bi_warmup_steps, config.max_grad_norm, config.eval_steps, dev, seed, desc, config.label_batch_size, verbose)
 
 
 # ------------------------------------------------------------------------------------------------------ the loop
@@ -311,7 +275,7 @@ def train_bi_encoder(
 
 @dataclass
 class DistillResult:
-    """What :meth:`TransEncoder.fit` returns.
+    """What :func:`distill` returns (and :attr:`TransEncoder.result_ <iclr22.transencoder.estimator.TransEncoder>` holds).
 
     Attributes:
         bi_encoders / cross_encoders: The selected students, one per pretrained model (K = 1 or 2).
@@ -339,306 +303,180 @@ class DistillResult:
         return self.cross_encoders[0]
 
 
-def _pairs_hash(pairs: SentencePairs) -> str:
-    digest = hashlib.sha256()
-    for a, b in zip(pairs.sentence1, pairs.sentence2):
-        digest.update(a.encode("utf-8") + b"\t" + b.encode("utf-8") + b"\n")
-    return digest.hexdigest()[:16]
-
-
-def _check_pairs(pairs: SentencePairs, what: str) -> None:
-    if len(pairs.sentence1) != len(pairs.sentence2):
-        raise DataError(f"{pairs.name}: sentence1 and sentence2 differ in length ({len(pairs.sentence1)} vs {len(pairs.sentence2)})")
-    if len(pairs) == 0:
-        raise DataError(f"{pairs.name}: no {what} pairs")
-    for i, (a, b) in enumerate(zip(pairs.sentence1, pairs.sentence2)):
-        if not a.strip() or not b.strip():
-            raise DataError(f"{pairs.name}: pair {i}: empty sentence")
-
-
-class TransEncoder:
-    """Self-distillation (one pretrained model) or mutual distillation (two or more) of bi- and cross-encoders.
+def distill(
+    pairs: SentencePairs,
+    bi_models: Sequence[str],
+    cross_models: Sequence[str],
+    config: DistillConfig,
+    checkpoint_dir: Path,
+    dev: SentencePairs | None = None,
+    test: SentencePairs | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    verbose: bool | None = None,
+    max_phases: int | None = None,
+) -> DistillResult:
+    """Run the T cycles on the unlabelled ``pairs`` (their scores, if any, are ignored), K = ``len(bi_models)``.
 
     Args:
-        bi_models: The pretrained bi-encoder(s): ``minilm``, ``mpnet`` or sentence-transformers folders.
-        cross_models: The plain pretrained models the cross-encoders start from each cycle, one per bi
-            model; default: the same folders (their transformer gets a fresh one-logit head).
-        config: :class:`DistillConfig`.
+        pairs: The unlabelled pairs (checked by the caller: non-empty, no empty sentence).
+        bi_models: The pretrained bi-encoders (names or folders, see :func:`.pretrained.resolve_model`).
+        cross_models: The plain pretrained models the cross-encoders restart from, one per bi model.
+        config: The settings.
         checkpoint_dir: Where every phase is saved; a rerun with the same folder resumes.
-        seed: Seed of the data order and the new heads.
-        device: ``"cpu"`` or ``"cuda"``.
+        dev: Gold-scored pairs for cycle selection and best-state keeping; without it the last cycle is kept.
+        test: Gold-scored pairs evaluated after every phase (reporting only, never used for choices).
+        seed: Seed of the data order, the dropout masks and the new heads.
+        device: Where every module and tensor goes.
+        verbose: Progress bars (``None``: on a terminal only).
+        max_phases: Stop with :class:`PhaseLimitReached` after training this many new phases (resume later).
 
-    Example:
-        >>> te = TransEncoder("minilm", config=DistillConfig(cycles=2, bi_epochs=1))
-        >>> result = te.fit(unlabelled_pairs, dev=dev_pairs)
-        >>> result.cross_encoder.score(["A man plays."], ["A person plays."])
+    Raises:
+        PhaseLimitReached: ``max_phases`` new phases were trained and more remain.
+        ConfigError: ``checkpoint_dir`` holds another run's phases.
     """
+    cfg = config
+    bi_models, cross_models = list(bi_models), list(cross_models)
+    K = len(bi_models)
+    unlabelled = SentencePairs(list(pairs.sentence1), list(pairs.sentence2), None, pairs.name)
+    store = PhaseStore(Path(checkpoint_dir), run_fingerprint(unlabelled, dev, bi_models, cross_models, asdict(cfg), seed))
+    state = store.read_state()
+    new_phases = 0
 
-    def __init__(
-        self,
-        bi_models: str | os.PathLike | Sequence[str | os.PathLike],
-        cross_models: Sequence[str | os.PathLike] | None = None,
-        config: DistillConfig | None = None,
-        checkpoint_dir: str | os.PathLike | None = None,
-        seed: int = 0,
-        device: str = "cpu",
-    ) -> None:
-        self.bi_models = [str(bi_models)] if isinstance(bi_models, (str, os.PathLike)) else [str(m) for m in bi_models]
-        if not self.bi_models:
-            raise ConfigError("TransEncoder needs at least one bi-encoder")
-        self.cross_models = [str(m) for m in cross_models] if cross_models is not None else list(self.bi_models)
-        if len(self.cross_models) != len(self.bi_models):
-            raise ConfigError(f"{len(self.cross_models)} cross models for {len(self.bi_models)} bi models; give one per bi model")
-        self.config = config or DistillConfig()
-        self.config.check()
-        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-        self.seed = int(seed)
-        self.device = device
+    def new_bi(k: int) -> BiEncoder:
+        return BiEncoder.load(bi_models[k], cfg.bi_max_length, device)
 
-    # -- loading
-    def _new_bi(self, k: int) -> BiEncoder:
-        return BiEncoder.load(self.bi_models[k], self.config.bi_max_length, self.device)
+    def new_cross(k: int) -> CrossEncoder:
+        torch.manual_seed(seed + 1000 * k)  # the new head's initialisation
+        return CrossEncoder.load(cross_models[k], cfg.cross_max_length, device)
 
-    def _new_cross(self, k: int) -> CrossEncoder:
-        torch.manual_seed(self.seed + 1000 * k)  # the new head's initialisation
-        return CrossEncoder.load(self.cross_models[k], self.config.cross_max_length, self.device)
+    def saved_bi(cycle: int, k: int) -> BiEncoder:
+        return BiEncoder.load(store.model_path(f"cycle{cycle}/bi{k}"), cfg.bi_max_length, device)
 
-    # -- checkpoints
-    def fingerprint(self, pairs: SentencePairs, dev: SentencePairs | None) -> str:
-        """What a phase's result depends on: the pairs, dev, models, seed and settings. ``cycles`` is left out:
-        cycle t runs the same for any T >= t, so a run can be extended (or cut) and keep its earlier phases."""
-        settings = {k: v for k, v in asdict(self.config).items() if k != "cycles"}
-        return hashlib.sha256(
-            json.dumps({"pairs": _pairs_hash(pairs), "dev": _pairs_hash(dev) if dev else None, "bi": self.bi_models,
-                        "cross": self.cross_models, "config": settings, "seed": self.seed}, sort_keys=True).encode()
-        ).hexdigest()[:16]
+    def saved_cross(cycle: int, k: int) -> CrossEncoder:
+        return CrossEncoder.load(store.model_path(f"cycle{cycle}/cross{k}"), cfg.cross_max_length, device)
 
-    def _state_path(self) -> Path | None:
-        return None if self.checkpoint_dir is None else self.checkpoint_dir / "state.json"
+    def scores_of(model: BiEncoder | CrossEncoder) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for split_name, split in (("dev", dev), ("test", test)):
+            out[split_name] = None if split is None else evaluate(model, split, cfg.label_batch_size)
+        return out
 
-    def _read_state(self, fingerprint: str) -> dict[str, Any]:
-        path = self._state_path()
-        if path is None or not path.is_file():
-            return {"fingerprint": fingerprint, "phases": {}}
-        try:
-            state = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: unreadable checkpoint state ({exc}); delete the folder to start over") from exc
-        if state.get("fingerprint") != fingerprint:
-            raise ConfigError(f"{self.checkpoint_dir}: checkpoints of a different run (other pairs, models or settings); use another folder")
-        return state
+    def run_phase(name: str, body) -> Any:
+        nonlocal new_phases
+        if name in state["phases"]:
+            return state["phases"][name]
+        if max_phases is not None and new_phases >= max_phases:
+            store.write_state(state)
+            raise PhaseLimitReached(
+                f"stopped after {new_phases} new phase(s) as asked; {name} is next — rerun the same command to resume from {store.folder}"
+            )
+        wall, cpu = time.perf_counter(), time.process_time()
+        record = body()
+        record["wall_seconds"] = round(time.perf_counter() - wall, 2)
+        record["cpu_seconds"] = round(time.process_time() - cpu, 2)
+        state["phases"][name] = record
+        new_phases += 1
+        store.write_state(state)
+        return record
 
-    def _write_state(self, state: dict[str, Any]) -> None:
-        path = self._state_path()
-        if path is None:
-            return
-        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(state, indent=2), encoding="utf-8"))
+    # in-memory students of the latest phase; None where a phase was resumed from disk
+    bis: list[BiEncoder | None] = [None] * K
+    crosses: list[CrossEncoder | None] = [None] * K
+    resumed = set(state["phases"])
 
-    def _save_model(self, model: BiEncoder | CrossEncoder, name: str) -> None:
-        if self.checkpoint_dir is None:
-            return
-        import shutil
+    def start_phase() -> dict[str, Any]:
+        rows = []
+        for k in range(K):
+            bis[k] = new_bi(k)
+            rows.append(scores_of(bis[k]))
+        return {"scores": rows}
 
-        final = self.checkpoint_dir / name
-        tmp = final.with_name(final.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save(tmp)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+    def previous_bi(cycle: int, k: int) -> BiEncoder:
+        if bis[k] is not None:
+            return bis[k]  # type: ignore[return-value]
+        return saved_bi(cycle - 1, k) if cycle > 1 else new_bi(k)
 
-    def _save_labels(self, labels: np.ndarray, name: str) -> None:
-        if self.checkpoint_dir is not None:
-            # through a handle: np.save given a path would append ".npy" to the temporary name
-            atomic_write(self.checkpoint_dir / name, lambda tmp: tmp.write_bytes(_npy_bytes(labels)))
+    def cross_phase(cycle: int) -> dict[str, Any]:
+        # 1. the bi-encoders label the pairs (mean over the K models)
+        labels = label_pairs([previous_bi(cycle, k) for k in range(K)], unlabelled, cfg.label_batch_size)
+        store.save_labels(labels, f"labels/cycle{cycle}_from_bi.npy")
+        rows, logs = [], []
+        for k in range(K):
+            # 2. a cross-encoder, fresh from the plain PLM (or continued without init_with_new_models)
+            if cfg.init_with_new_models or cycle == 1:
+                cross = new_cross(k)
+            else:
+                cross = crosses[k] if crosses[k] is not None else saved_cross(cycle - 1, k)
+            logs.append(train_cross_encoder(cross, unlabelled, labels, cfg, dev, seed=seed + 7919 * cycle + k, desc=f"cycle {cycle} cross{k}",
+                                            verbose=verbose))
+            crosses[k] = cross
+            store.save_model(cross, f"cycle{cycle}/cross{k}")
+            rows.append(scores_of(cross))
+        # 3. the cross-encoders label the pairs (one order, sigmoid, mean over the K models)
+        cross_labels = label_pairs(crosses, unlabelled, cfg.label_batch_size)  # type: ignore[arg-type]
+        store.save_labels(cross_labels, f"labels/cycle{cycle}_from_cross.npy")
+        return {"scores": rows, "train": logs, "bi_label_mean": float(labels.mean()), "bi_label_min": float(labels.min()),
+                "cross_label_mean": float(cross_labels.mean())}
 
-    def _load_labels(self, name: str) -> np.ndarray:
-        assert self.checkpoint_dir is not None
-        return np.load(self.checkpoint_dir / name, allow_pickle=False)
+    def bi_phase(cycle: int) -> dict[str, Any]:
+        labels = store.load_labels(f"labels/cycle{cycle}_from_cross.npy")
+        rows, logs = [], []
+        for k in range(K):
+            # 4. a bi-encoder, fresh from the original checkpoint (or continued without init_with_new_models)
+            bi = new_bi(k) if cfg.init_with_new_models else previous_bi(cycle, k)
+            logs.append(train_bi_encoder(bi, unlabelled, labels, cfg, dev, seed=seed + 104729 * cycle + k, desc=f"cycle {cycle} bi{k}",
+                                         verbose=verbose))
+            bis[k] = bi
+            store.save_model(bi, f"cycle{cycle}/bi{k}")
+            rows.append(scores_of(bi))
+        return {"scores": rows, "train": logs}
 
-    def _load_bi(self, cycle: int, k: int) -> BiEncoder:
-        assert self.checkpoint_dir is not None
-        return BiEncoder.load(self.checkpoint_dir / f"cycle{cycle}" / f"bi{k}", self.config.bi_max_length, self.device)
-
-    def _load_cross(self, cycle: int, k: int) -> CrossEncoder:
-        assert self.checkpoint_dir is not None
-        return CrossEncoder.load(self.checkpoint_dir / f"cycle{cycle}" / f"cross{k}", self.config.cross_max_length, self.device)
-
-    # -- the loop
-    def fit(
-        self,
-        pairs: SentencePairs,
-        dev: SentencePairs | None = None,
-        test: SentencePairs | None = None,
-        max_phases: int | None = None,
-    ) -> DistillResult:
-        """Run the T cycles on the unlabelled ``pairs`` (their scores, if any, are ignored).
-
-        Args:
-            pairs: The unlabelled pairs to distil on (transductive use may include the test pairs, as the paper).
-            dev: Gold-scored pairs for cycle selection and best-state keeping; without it the last cycle is kept.
-            test: Gold-scored pairs evaluated after every phase (reporting only, never used for choices).
-            max_phases: Stop with :class:`PhaseLimitReached` after training this many new phases (resume later).
-
-        Raises:
-            DataError: empty pairs / sentences, dev or test without scores.
-            PhaseLimitReached: ``max_phases`` new phases were trained and more remain.
-        """
-        if self.checkpoint_dir is None:
-            # the phases still go through disk (earlier cycles may be selected); a temporary folder holds them
-            import tempfile
-
-            with tempfile.TemporaryDirectory(prefix="transencoder-") as tmp:
-                self.checkpoint_dir = Path(tmp)
-                try:
-                    return self.fit(pairs, dev, test, max_phases)
-                finally:
-                    self.checkpoint_dir = None
-        _check_pairs(pairs, "unlabelled")
-        for split, what in ((dev, "dev"), (test, "test")):
-            if split is not None:
-                _check_pairs(split, what)
-                if split.scores is None:
-                    raise DataError(f"{split.name}: the {what} pairs need gold scores")
-        cfg = self.config
-        unlabelled = SentencePairs(list(pairs.sentence1), list(pairs.sentence2), None, pairs.name)
-        state = self._read_state(self.fingerprint(unlabelled, dev))
-        K = len(self.bi_models)
-        new_phases = 0
-
-        def scores_of(model: BiEncoder | CrossEncoder) -> dict[str, float | None]:
-            out: dict[str, float | None] = {}
-            for split_name, split in (("dev", dev), ("test", test)):
-                out[split_name] = None if split is None else evaluate(model, split, cfg.label_batch_size)
-            return out
-
-        def run_phase(name: str, body) -> Any:
-            nonlocal new_phases
+    start = run_phase("cycle0-start", start_phase)["scores"]
+    for cycle in range(1, cfg.cycles + 1):
+        for kind, body in (("cross", cross_phase), ("bi", bi_phase)):
+            name = f"cycle{cycle}-{kind}"
             if name in state["phases"]:
-                return state["phases"][name]
-            if max_phases is not None and new_phases >= max_phases:
-                self._write_state(state)
-                raise PhaseLimitReached(
-                    f"stopped after {new_phases} new phase(s) as asked; {name} is next — rerun the same command to resume from {self.checkpoint_dir}"
-                )
-            wall, cpu = time.perf_counter(), time.process_time()
-            record = body()
-            record["wall_seconds"] = round(time.perf_counter() - wall, 2)
-            record["cpu_seconds"] = round(time.process_time() - cpu, 2)
-            state["phases"][name] = record
-            new_phases += 1
-            self._write_state(state)
-            return record
-
-        # in-memory students of the latest phase; None where a phase was resumed from disk
-        bis: list[BiEncoder | None] = [None] * K
-        crosses: list[CrossEncoder | None] = [None] * K
-        resumed = set(state["phases"])
-
-        def start_phase() -> dict[str, Any]:
-            rows = []
-            for k in range(K):
-                bis[k] = self._new_bi(k)
-                rows.append(scores_of(bis[k]))
-            return {"scores": rows}
-
-        def previous_bi(cycle: int, k: int) -> BiEncoder:
-            if bis[k] is not None:
-                return bis[k]  # type: ignore[return-value]
-            return self._load_bi(cycle - 1, k) if cycle > 1 else self._new_bi(k)
-
-        def cross_phase(cycle: int) -> dict[str, Any]:
-            # 1. the bi-encoders label the pairs (mean over the K models)
-            labels = label_pairs([previous_bi(cycle, k) for k in range(K)], unlabelled, cfg.label_batch_size)
-            self._save_labels(labels, f"labels/cycle{cycle}_from_bi.npy")
-            rows, logs = [], []
-            for k in range(K):
-                # 2. a cross-encoder, fresh from the plain PLM (or continued without init_with_new_models)
-                if cfg.init_with_new_models or cycle == 1:
-                    cross = self._new_cross(k)
+                # done in an earlier run: the next phase reads this phase's models from disk
+                if kind == "bi":
+                    bis = [None] * K
                 else:
-                    cross = crosses[k] if crosses[k] is not None else self._load_cross(cycle - 1, k)
-                logs.append(train_cross_encoder(cross, unlabelled, labels, cfg, dev, seed=self.seed + 7919 * cycle + k, desc=f"cycle {cycle} cross{k}"))
-                crosses[k] = cross
-                self._save_model(cross, f"cycle{cycle}/cross{k}")
-                rows.append(scores_of(cross))
-            # 3. the cross-encoders label the pairs (one order, sigmoid, mean over the K models)
-            cross_labels = label_pairs(crosses, unlabelled, cfg.label_batch_size)  # type: ignore[arg-type]
-            self._save_labels(cross_labels, f"labels/cycle{cycle}_from_cross.npy")
-            return {"scores": rows, "train": logs, "bi_label_mean": float(labels.mean()), "bi_label_min": float(labels.min()),
-                    "cross_label_mean": float(cross_labels.mean())}
+                    crosses = [None] * K
+            run_phase(name, lambda body=body, cycle=cycle: body(cycle))
 
-        def bi_phase(cycle: int) -> dict[str, Any]:
-            labels = self._load_labels(f"labels/cycle{cycle}_from_cross.npy")
-            rows, logs = [], []
-            for k in range(K):
-                # 4. a bi-encoder, fresh from the original checkpoint (or continued without init_with_new_models)
-                bi = self._new_bi(k) if cfg.init_with_new_models else previous_bi(cycle, k)
-                logs.append(train_bi_encoder(bi, unlabelled, labels, cfg, dev, seed=self.seed + 104729 * cycle + k, desc=f"cycle {cycle} bi{k}"))
-                bis[k] = bi
-                self._save_model(bi, f"cycle{cycle}/bi{k}")
-                rows.append(scores_of(bi))
-            return {"scores": rows, "train": logs}
+    # 5. selection on dev: argmax over cycles, per kind and model (the last cycle without dev)
+    history = []
+    for cycle in range(1, cfg.cycles + 1):
+        for kind in ("cross", "bi"):
+            for k, row in enumerate(state["phases"][f"cycle{cycle}-{kind}"]["scores"]):
+                history.append({"cycle": cycle, "kind": kind, "model": k, **row})
+    selected: dict[str, list[int]] = {"bi": [], "cross": []}
+    for kind in ("bi", "cross"):
+        for k in range(K):
+            rows = [h for h in history if h["kind"] == kind and h["model"] == k]
+            if dev is None:
+                selected[kind].append(rows[-1]["cycle"])
+            else:
+                best = max(rows, key=lambda h: -math.inf if h["dev"] is None or math.isnan(h["dev"]) else h["dev"])
+                selected[kind].append(best["cycle"])
+    last = cfg.cycles
+    final_bis = [bis[k] if selected["bi"][k] == last and bis[k] is not None else saved_bi(selected["bi"][k], k) for k in range(K)]
+    final_crosses = [
+        crosses[k] if selected["cross"][k] == last and crosses[k] is not None else saved_cross(selected["cross"][k], k) for k in range(K)
+    ]
 
-        start = run_phase("cycle0-start", start_phase)["scores"]
-        for cycle in range(1, cfg.cycles + 1):
-            for kind, body in (("cross", cross_phase), ("bi", bi_phase)):
-                name = f"cycle{cycle}-{kind}"
-                if name in state["phases"]:
-                    # done in an earlier run: the next phase reads this phase's models from disk
-                    if kind == "bi":
-                        bis = [None] * K
-                    else:
-                        crosses = [None] * K
-                run_phase(name, lambda body=body, cycle=cycle: body(cycle))
+    ensemble: dict[str, dict[str, float | None]] = {}
+    if K > 1:
+        for kind, models in (("bi", final_bis), ("cross", final_crosses)):
+            ensemble[kind] = {
+                split_name: None if split is None else spearman(label_pairs(models, split, cfg.label_batch_size), split.scores)  # type: ignore[arg-type]
+                for split_name, split in (("dev", dev), ("test", test))
+            }
 
-        # selection on dev: argmax over cycles, per kind and model (the last cycle without dev)
-        history = []
-        for cycle in range(1, cfg.cycles + 1):
-            for kind in ("cross", "bi"):
-                for k, row in enumerate(state["phases"][f"cycle{cycle}-{kind}"]["scores"]):
-                    history.append({"cycle": cycle, "kind": kind, "model": k, **row})
-        selected: dict[str, list[int]] = {"bi": [], "cross": []}
-        for kind in ("bi", "cross"):
-            for k in range(K):
-                rows = [h for h in history if h["kind"] == kind and h["model"] == k]
-                if dev is None:
-                    selected[kind].append(rows[-1]["cycle"])
-                else:
-                    best = max(rows, key=lambda h: -math.inf if h["dev"] is None or math.isnan(h["dev"]) else h["dev"])
-                    selected[kind].append(best["cycle"])
-        last = cfg.cycles
-        final_bis = [bis[k] if selected["bi"][k] == last and bis[k] is not None else self._load_bi(selected["bi"][k], k) for k in range(K)]
-        final_crosses = [
-            crosses[k] if selected["cross"][k] == last and crosses[k] is not None else self._load_cross(selected["cross"][k], k) for k in range(K)
-        ]
-
-        ensemble: dict[str, dict[str, float | None]] = {}
-        if K > 1:
-            for kind, models in (("bi", final_bis), ("cross", final_crosses)):
-                ensemble[kind] = {
-                    split_name: None if split is None else spearman(label_pairs(models, split, cfg.label_batch_size), split.scores)  # type: ignore[arg-type]
-                    for split_name, split in (("dev", dev), ("test", test))
-                }
-
-        planned = ["cycle0-start"] + [f"cycle{c}-{kind}" for c in range(1, cfg.cycles + 1) for kind in ("cross", "bi")]
-        phase_times = [
-            {"phase": name, "wall_seconds": state["phases"][name].get("wall_seconds"), "cpu_seconds": state["phases"][name].get("cpu_seconds"),
-             "resumed": name in resumed}
-            for name in planned
-        ]
-        return DistillResult(final_bis, final_crosses, history, start, selected, ensemble, phase_times)  # type: ignore[arg-type]
-
-
-def self_distill(pairs: SentencePairs, bi_model: str | os.PathLike = "minilm", **kwargs: Any) -> DistillResult:
-    """Self-distillation from one pretrained model. ``kwargs``: :class:`TransEncoder`'s arguments and ``fit``'s
-    ``dev`` / ``test`` / ``max_phases``."""
-    fit_args = {k: kwargs.pop(k) for k in ("dev", "test", "max_phases") if k in kwargs}
-    return TransEncoder(bi_model, **kwargs).fit(pairs, **fit_args)
-
-
-def mutual_distill(pairs: SentencePairs, bi_models: Sequence[str | os.PathLike] = ("minilm", "mpnet"), **kwargs: Any) -> DistillResult:
-    """Mutual distillation of two (or more) different pretrained models on averaged pseudo-labels."""
-    if len(bi_models) < 2:
-        raise ConfigError(f"mutual distillation needs at least two pretrained models, got {len(bi_models)}")
-    fit_args = {k: kwargs.pop(k) for k in ("dev", "test", "max_phases") if k in kwargs}
-    return TransEncoder(list(bi_models), **kwargs).fit(pairs, **fit_args)
+    planned = ["cycle0-start"] + [f"cycle{c}-{kind}" for c in range(1, cfg.cycles + 1) for kind in ("cross", "bi")]
+    phase_times = [
+        {"phase": name, "wall_seconds": state["phases"][name].get("wall_seconds"), "cpu_seconds": state["phases"][name].get("cpu_seconds"),
+         "resumed": name in resumed}
+        for name in planned
+    ]
+    return DistillResult(final_bis, final_crosses, history, start, selected, ensemble, phase_times)  # type: ignore[arg-type]
