@@ -139,6 +139,8 @@ def test_schema_layers_apply_in_order_and_unknown_keys_suggest_close_ones():
     assert resolved["ridge"] == 2.0 and resolved["size"] == 5 and resolved["solver"] == "lstsq"
     with pytest.raises(ConfigError, match="did you mean ridge"):
         schema.resolve(user={"ridgee": "1"})
+    with pytest.raises(ConfigError, match="did you mean .*widths"):
+        schema.resolve(user={"width": "1"})
     with pytest.raises(ConfigError, match="unknown setting"):
         schema.resolve({"nosuch": 1})
     help_text = schema.help_text({"ridge": 1.0})
@@ -204,6 +206,7 @@ def test_validation_messages_name_the_argument():
         check_edge_index([[0, 1], [1, 5]], 3)
     assert check_edge_index(np.array([[0, 1], [1, 2], [2, 0]]), 3).shape == (2, 3)
     assert check_mask([0, 2], 3).tolist() == [True, False, True]
+    assert check_mask([1, 0, 0, 1], 4).tolist() == [True, False, False, True]  # 0/1 integers are a mask
     with pytest.raises(DataError, match="sample_weight: weights must be ≥ 0"):
         check_weights([1.0, -1.0], 2)
 

@@ -318,6 +318,8 @@ class OptionSchema(Mapping[str, Option]):
 
     def _unknown(self, key: str, what: str) -> ConfigError:
         close = difflib.get_close_matches(key, list(self._options), n=3)
+        # an old short name (hidden -> hidden_channels) is a prefix or part of the new one
+        close += [name for name in self._options if name not in close and (name.startswith(key) or key in name.split("_"))][:3]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         where = f"method '{self.method}'" if self.method else "this method"
         return ConfigError(f"unknown {what} '{key}' for {where}{hint}; see `iclr22 run {self.method or 'METHOD'} --help` for its options")

@@ -118,7 +118,7 @@ def check_labels(y: Any, n: int | None = None, name: str = "y", *, allow_missing
 
 
 def check_mask(mask: Any, n: int, name: str = "mask") -> np.ndarray:
-    """A boolean mask over ``n`` items, from booleans or from integer indices.
+    """A boolean mask over ``n`` items, from booleans, 0/1 integers, or integer indices.
 
     Raises:
         DataError: wrong length, an index outside ``[0, n)``, or another dtype.
@@ -128,6 +128,8 @@ def check_mask(mask: Any, n: int, name: str = "mask") -> np.ndarray:
         if array.shape != (n,):
             raise DataError(f"{name}: expected a boolean mask of length {n}, got shape {tuple(array.shape)}")
         return array
+    if array.dtype.kind in "iu" and array.shape == (n,) and n > 2 and set(np.unique(array).tolist()) <= {0, 1}:
+        return array.astype(bool)  # a 0/1 mask, not the indices 0 and 1 repeated n times
     if array.dtype.kind in "iu" and array.ndim == 1:
         if array.size and (array.min() < 0 or array.max() >= n):
             raise DataError(f"{name}: index out of range [0, {n}): {int(array.min())}..{int(array.max())}")
