@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from iclr22.coldbrew.datasets import load_planetoid_graph, make_cold_start_graph
+from iclr22.coldbrew.experiment import load_planetoid_graph
 from iclr22.coldbrew.splits import degree_split, label_split
-from iclr22.coldbrew.train import ColdBrew, validate_graph
+from iclr22.coldbrew.estimator import ColdBrew
+from iclr22.coldbrew.graph import validate_graph
+from iclr22.coldbrew.synthetic import make_cold_start_graph
 
 
 def best_of(fn, repeats: int) -> float:
@@ -49,7 +51,7 @@ def main() -> None:
     train, val, _ = label_split(graph.y, "first_n")
     # Short schedules: the timing does not depend on how well the weights are trained.
     model = ColdBrew(epochs=50, student_epochs=50, patience=None, seed=0)
-    model.fit(x=graph.x, edge_index=split.edge_index, y=graph.y, train_mask=train, val_mask=val)
+    model.fit(graph.x, graph.y, edge_index=split.edge_index, train_mask=train, val_mask=val)
 
     # 10,000 brand-new nodes: real feature rows with a few words flipped, so none is a copy of a graph node.
     rng = np.random.default_rng(0)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -42,8 +41,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from iclr22.coldbrew.datasets import load_planetoid_graph, row_normalize
-from iclr22.coldbrew.experiment import DEFAULTS, model_seed
+from iclr22.coldbrew.experiment import EXPERIMENT, load_planetoid_graph, model_seed
+from iclr22.coldbrew.graph import row_normalize, validate_graph
 from iclr22.coldbrew.model import ColdBrewStudent
 from iclr22.coldbrew.splits import degree_split, label_split
 from iclr22.coldbrew.train import (
@@ -54,9 +53,10 @@ from iclr22.coldbrew.train import (
     fit_student_part2,
     fit_teacher,
     teacher_embeddings,
-    validate_graph,
 )
 from iclr22.core.seed import seed_everything
+
+DEFAULTS = EXPERIMENT.schema("coldbrew").defaults()  # ColdBrew's defaults and the run options
 
 # Each teacher choice: (se_layers of fit_teacher for 2 layers, η, penalty form); None = the experiment's default.
 # The `se_all_eta*` teachers vary η of the paper's squared penalty (eq. 3), which neither the paper nor the code
@@ -117,17 +117,16 @@ def run_task(args: tuple[str, int, str, list[str]]) -> dict:
     """One (seed, teacher): train the teacher and part 1 once, then every part-2 variant."""
     data_dir, seed, teacher_name, variants = args
     torch.set_num_threads(1)
-    os.environ["ICLR22_PROGRESS"] = "0"
     c = DEFAULTS
     data, masks = _cora(data_dir, seed)
     out: dict = {"seed": seed, "teacher": teacher_name, "seconds": {}}
 
     started = time.perf_counter()
     seed_everything(model_seed(seed, "gcn_se"))
-    settings = TrainSettings(c["lr"], c["weight_decay"], c["epochs"], c["patience"], None, "teacher")
+    settings = TrainSettings(c["lr"], c["weight_decay"], c["epochs"], c["patience"], None, "teacher", verbose=False)
     se_layers, se_reg, se_penalty = TEACHERS[teacher_name]
     teacher, teacher_fit = fit_teacher(
-        data, c["hidden"], 2, se_layers, c["dropout"], c["norm"], c["se_reg"] if se_reg is None else se_reg,
+        data, c["hidden_channels"], 2, se_layers, c["dropout"], c["norm"], c["se_reg"] if se_reg is None else se_reg,
         se_penalty or c["se_penalty"], settings,
     )
     logits, embeddings = teacher_embeddings(teacher, data)
@@ -137,9 +136,10 @@ def run_task(args: tuple[str, int, str, list[str]]) -> dict:
 
     started = time.perf_counter()
     connected = data.degrees() > 0
-    student_settings = TrainSettings(c["student_lr"], c["weight_decay"], c["student_epochs"], c["patience"], None, "part 1")
+    student_settings = TrainSettings(c["student_lr"], c["weight_decay"], c["student_epochs"], c["patience"], None, "part 1", verbose=False)
     part1_student = ColdBrewStudent(
-        data.x.shape[1], embeddings.shape[1], data.num_classes, c["student_hidden"], c["student_layers"], c["student_dropout"]
+        data.x.shape[1], embeddings.shape[1], data.num_classes, c["student_hidden_channels"], c["student_layers"], c["student_dropout"],
+        top_k=c["top_k"], part2_input=c["part2_input"], alpha_init=1e-4, leave_self_out=False,  # only part 1 trains here
     )
     node_ids = torch.arange(data.num_nodes)
     part1_student.set_bank(embeddings, node_ids)
@@ -178,12 +178,12 @@ def run_task(args: tuple[str, int, str, list[str]]) -> dict:
         started = time.perf_counter()
         seed_everything(model_seed(seed, "coldbrew"))
         student = ColdBrewStudent(
-            data.x.shape[1], embeddings.shape[1], data.num_classes, c["student_hidden"], c["student_layers"],
-            c["student_dropout"], top_k, part2_input, alpha_init, leave_self_out,
+            data.x.shape[1], embeddings.shape[1], data.num_classes, c["student_hidden_channels"], c["student_layers"],
+            c["student_dropout"], top_k=top_k, part2_input=part2_input, alpha_init=alpha_init, leave_self_out=leave_self_out,
         )
         student.part1.load_state_dict(part1_student.part1.state_dict())
         student.set_bank(embeddings, node_ids)
-        part2_settings = TrainSettings(lr or c["student_lr"], c["weight_decay"], c["student_epochs"], c["patience"], None, name)
+        part2_settings = TrainSettings(lr or c["student_lr"], c["weight_decay"], c["student_epochs"], c["patience"], None, name, verbose=False)
         fit = fit_student_part2(
             student, data.x, data.y, data.train_mask, data.val_mask, part2_settings,
             train_e_hat=train_e_hats[e_hat_source] if e_hat_source else None,

@@ -12,10 +12,13 @@ import torch
 from iclr22.cli import main
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.results import read_metrics
-from iclr22.coldbrew.datasets import load_planetoid_graph, make_cold_start_graph, row_normalize
+from iclr22.coldbrew.estimator import ColdBrew
+from iclr22.coldbrew.experiment import load_planetoid_graph
+from iclr22.coldbrew.graph import row_normalize, validate_graph
+from iclr22.coldbrew.metrics import accuracy, feature_contribution_ratio
 from iclr22.coldbrew.model import GCNSE, SEGCNConv, normalized_adjacency, virtual_neighbors
 from iclr22.coldbrew.splits import degree_split, isolate_nodes, label_split, node_degrees
-from iclr22.coldbrew.train import ColdBrew, accuracy, feature_contribution_ratio, validate_graph
+from iclr22.coldbrew.synthetic import make_cold_start_graph
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -60,7 +63,7 @@ def test_leave_self_out_never_retrieves_the_own_row() -> None:
     # the student maps node ids to bank rows (a bank of a subset of the nodes, in any order)
     from iclr22.coldbrew.model import ColdBrewStudent
 
-    student = ColdBrewStudent(4, 6, 2, 8, 2, 0.0, top_k=1, leave_self_out=True)
+    student = ColdBrewStudent(4, 6, 2, 8, 2, 0.0, top_k=1, part2_input="code", alpha_init=1.0, leave_self_out=True)
     student.set_bank(bank, torch.arange(100, 120).flip(0))
     rows = student.excluded_rows(torch.tensor([119, 100, 5, -1, 500, 110]))
     assert rows.tolist() == [0, 19, -1, -1, -1, 9]
@@ -180,7 +183,8 @@ def small_graph():
 def fitted(small_graph):
     graph, split, train, val, _ = small_graph
     model = ColdBrew(epochs=120, student_epochs=120, patience=None, seed=0)
-    return model.fit(x=graph.x, edge_index=split.edge_index, y=graph.y, train_mask=train, val_mask=val)
+    assert model.fit(graph.x, graph.y, edge_index=split.edge_index, train_mask=train, val_mask=val) is model
+    return model
 
 
 def test_student_beats_teacher_on_isolated_nodes(small_graph, fitted) -> None:
@@ -203,14 +207,18 @@ def test_predict_transform_shapes_and_save_load(tmp_path: Path, small_graph, fit
     assert proba.shape == (10, 5) and np.allclose(proba.sum(1), 1, atol=1e-5)
     assert fitted.transform(new_nodes).shape == (10, fitted.teacher_.embedding_dim)
     assert fitted.virtual_neighbor_embeddings(new_nodes).shape == (10, fitted.teacher_.embedding_dim)
-    path = fitted.save(tmp_path / "student.pt")
+    path = fitted.save(tmp_path / "student")
+    assert {p.name for p in path.iterdir()} == {"estimator.json", "state.pt"}
     loaded = ColdBrew.load(path)
-    np.testing.assert_allclose(loaded.predict_proba(new_nodes), proba, atol=1e-6)
+    np.testing.assert_array_equal(loaded.predict_proba(new_nodes), proba)  # the same weights: identical
+    np.testing.assert_array_equal(loaded.predict(graph.x), fitted.predict(graph.x))
+    np.testing.assert_array_equal(loaded.transform(new_nodes), fitted.transform(new_nodes))
     assert not hasattr(loaded, "teacher_")  # inference needs no teacher and no graph
+    assert loaded.get_params() == fitted.get_params() and loaded.history_ == fitted.history_
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(DataError, match="junk.pt"):
         ColdBrew.load(tmp_path / "junk.pt")
-    with pytest.raises(DataError, match="shape"):
+    with pytest.raises(DataError, match="features per row"):
         fitted.predict(np.zeros((3, 7)))
     with pytest.raises(DataError, match="NaN"):
         fitted.predict(np.full((2, graph.x.shape[1]), np.nan))
@@ -220,7 +228,7 @@ def test_same_seed_same_numbers_and_resume(tmp_path: Path, small_graph) -> None:
     graph, split, train, val, _ = small_graph
     kwargs = dict(epochs=30, student_epochs=30, patience=None, seed=5)
     fit = lambda **extra: ColdBrew(**kwargs, **extra).fit(  # noqa: E731
-        x=graph.x, edge_index=split.edge_index, y=graph.y, train_mask=train, val_mask=val
+        graph.x, graph.y, edge_index=split.edge_index, train_mask=train, val_mask=val
     )
     with_checkpoints = fit(checkpoint_dir=tmp_path)
     first = with_checkpoints.predict_proba(graph.x)
@@ -244,11 +252,11 @@ def test_part2_validation_cache_matches_a_fresh_forward(small_graph, fitted) -> 
 
 
 def test_rows_slices_sparse_features_like_a_dense_gather() -> None:
-    from iclr22.coldbrew.train import _Rows
+    from iclr22.coldbrew.graph import Rows
 
     x = torch.zeros(50, 40)
     x[torch.arange(50), torch.arange(50) % 40] = torch.rand(50) + 0.5
-    rows = _Rows(x)
+    rows = Rows(x)
     assert rows.sparse
     index = torch.tensor([7, 3, 3, 49, 0])
     mask = torch.zeros(50, dtype=torch.bool)
@@ -290,7 +298,7 @@ def test_fit_accepts_pyg_data(small_graph) -> None:
 def test_leave_self_out_estimator_selects_and_serves_as_it_trained(tmp_path: Path, small_graph) -> None:
     graph, split, train, val, _ = small_graph
     model = ColdBrew(epochs=20, student_epochs=20, patience=None, seed=0, leave_self_out=True)
-    model.fit(x=graph.x, edge_index=split.edge_index, y=graph.y, train_mask=train, val_mask=val)
+    model.fit(graph.x, graph.y, edge_index=split.edge_index, train_mask=train, val_mask=val)
     ids = np.arange(graph.num_nodes)
     # part 2 selected its epoch on validation nodes with their own rows left out: predict with their ids agrees
     val_ids = ids[val]
@@ -305,7 +313,7 @@ def test_leave_self_out_estimator_selects_and_serves_as_it_trained(tmp_path: Pat
     expected = torch.stack([torch.softmax(row.topk(k).values, 0) @ bank[row.topk(k).indices] for row in scores])
     np.testing.assert_allclose(model.virtual_neighbor_embeddings(graph.x, node_ids=ids), expected.numpy(), atol=1e-5)
     np.testing.assert_allclose(model.virtual_neighbor_embeddings(graph.x), virtual_neighbors(e_hat, bank, k).numpy(), atol=1e-5)
-    loaded = ColdBrew.load(model.save(tmp_path / "lso.pt"))
+    loaded = ColdBrew.load(model.save(tmp_path / "lso"))
     assert loaded.leave_self_out and torch.equal(loaded.student_.bank_node_ids, model.student_.bank_node_ids)
     np.testing.assert_allclose(loaded.predict_proba(graph.x, node_ids=ids), model.predict_proba(graph.x, node_ids=ids), atol=1e-6)
     with pytest.raises(DataError, match="node_ids"):
@@ -323,12 +331,12 @@ def test_cross_fitted_embeddings_hold_each_training_node_out(monkeypatch, small_
     seen: list[torch.Tensor] = []
     real_fit = train_module.fit_student_part1
 
-    def recording_fit(student, x, target_embeddings, val_mask, part1_mask, settings=None):
+    def recording_fit(student, x, target_embeddings, val_mask, part1_mask, settings):
         seen.append(part1_mask.clone())
         return real_fit(student, x, target_embeddings, val_mask, part1_mask, settings)
 
     monkeypatch.setattr(train_module, "fit_student_part1", recording_fit)
-    student = ColdBrewStudent(data.x.shape[1], 7, data.num_classes, 16, 2, 0.0)
+    student = ColdBrewStudent(data.x.shape[1], 7, data.num_classes, 16, 2, 0.0, top_k=3, part2_input="code", alpha_init=1.0, leave_self_out=False)
     settings = train_module.TrainSettings(0.005, 5e-4, 2, None, None, "fold")
     e_hat = train_module.cross_fitted_embeddings(student, data.x, target, data.train_mask, data.val_mask, connected, 3, settings, seed=0)
     assert e_hat.shape == (int(train.sum()), 7) and len(seen) == 3
@@ -342,7 +350,7 @@ def test_cross_fitted_embeddings_hold_each_training_node_out(monkeypatch, small_
         covered |= fold
     assert torch.equal(covered, train_t & connected)
     with pytest.raises(ConfigError, match="2 folds"):
-        train_module.cross_fitted_embeddings(student, data.x, target, data.train_mask, data.val_mask, connected, 1)
+        train_module.cross_fitted_embeddings(student, data.x, target, data.train_mask, data.val_mask, connected, 1, settings)
 
 
 # ----------------------------------------------------------------------------------------- bad input
@@ -361,31 +369,31 @@ def _good_arrays():
         (lambda a: (np.where(np.arange(18).reshape(6, 3) == 4, np.nan, a[0]), a[1], a[2], a[3]), "NaN"),
         (lambda a: (a[0], a[1], np.array([0, 1, 0, 7, 0, 1]), a[3]), "label 7 is out of range"),
         (lambda a: (a[0], a[1], a[2], a[3][:4]), "length 6"),
-        (lambda a: (a[0], np.array([[0, 1], [1, 9]]), a[2], a[3]), "node 9, which does not exist"),
+        (lambda a: (a[0], np.array([[0, 1], [1, 9]]), a[2], a[3]), r"edge_index: node id out of range \[0, 6\): 0..9"),
         (lambda a: (a[0], a[1], np.array([-1, 1, 0, 1, 0, 1]), a[3]), "unlabelled"),
     ],
 )
 def test_bad_graphs_raise_data_error(change, message) -> None:
     x, edge_index, y, train = change(_good_arrays())
     with pytest.raises(DataError, match=message):
-        ColdBrew().fit(x=x, edge_index=edge_index, y=y, train_mask=train, num_classes=2 if message.startswith("label") else None)
+        ColdBrew().fit(x, y, edge_index=edge_index, train_mask=train, num_classes=2 if message.startswith("label") else None)
 
 
 def test_bad_parameters_raise_config_error() -> None:
     x, edge_index, y, train = _good_arrays()
     with pytest.raises(ConfigError, match="part1_nodes"):
-        ColdBrew(part1_nodes="everything").fit(x=x, edge_index=edge_index, y=y, train_mask=train)
+        ColdBrew(part1_nodes="everything").fit(x, y, edge_index=edge_index, train_mask=train)
     with pytest.raises(ConfigError, match="alpha_init"):
-        ColdBrew(alpha_init=float("nan")).fit(x=x, edge_index=edge_index, y=y, train_mask=train)
+        ColdBrew(alpha_init=float("nan")).fit(x, y, edge_index=edge_index, train_mask=train)
 
 
 def test_alpha_init_reaches_the_student_and_survives_save_load(tmp_path: Path, small_graph) -> None:
     graph, split, train, val, _ = small_graph
     model = ColdBrew(epochs=3, student_epochs=1, patience=None, seed=0, alpha_init=0.5)
-    model.fit(x=graph.x, edge_index=split.edge_index, y=graph.y, train_mask=train, val_mask=val)
+    model.fit(graph.x, graph.y, edge_index=split.edge_index, train_mask=train, val_mask=val)
     # one Adam step (lr 0.005) moves each α by at most ~lr from where it started
     np.testing.assert_allclose(model.student_.alphas.detach().numpy(), [0.5, 0.5], atol=0.01)
-    loaded = ColdBrew.load(model.save(tmp_path / "student.pt"))
+    loaded = ColdBrew.load(model.save(tmp_path / "student"))
     assert loaded.alpha_init == 0.5 and loaded.student_.alpha_init == 0.5
     np.testing.assert_allclose(loaded.predict_proba(graph.x[:5]), model.predict_proba(graph.x[:5]), atol=1e-6)
 
@@ -426,8 +434,8 @@ def test_quick_cli_run_on_embedded_graph(tmp_path: Path) -> None:
 
 def test_baselines_in_a_worker_process_give_the_same_numbers(tmp_path: Path) -> None:
     quick = ["run", "coldbrew", "--quick", "--set", "synthetic_nodes=300", "--set", "models=gcn,mlp,gcn_se,coldbrew"]
-    assert main([*quick, "--set", "workers=1", "--out", str(tmp_path / "one")]) == 0
-    assert main([*quick, "--set", "workers=2", "--out", str(tmp_path / "two")]) == 0
+    assert main([*quick, "--set", "n_jobs=1", "--out", str(tmp_path / "one")]) == 0
+    assert main([*quick, "--set", "n_jobs=2", "--out", str(tmp_path / "two")]) == 0
     one = read_metrics(tmp_path / "one" / "metrics.json")["results"]
     two = read_metrics(tmp_path / "two" / "metrics.json")["results"]
     assert one == two

@@ -6,7 +6,11 @@ predictions. ``iclr22 run coldbrew`` reproduces the paper's head / tail / isolat
 
 Public API (imported lazily, so reading :data:`SPEC` imports no torch)::
 
-    from iclr22.coldbrew import ColdBrew, degree_split, feature_contribution_ratio
+    from iclr22.coldbrew import ColdBrew, cold_brew, degree_split, feature_contribution_ratio
+
+Modules: ``model`` (torch modules), ``train`` (the algorithm), ``estimator`` (:class:`ColdBrew`,
+:func:`cold_brew`), ``baselines``, ``graph`` (input checks), ``splits``, ``metrics``, ``synthetic`` (the
+embedded graph), ``experiment`` (the paper's experiment, :data:`~iclr22.coldbrew.experiment.EXPERIMENT`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exp
 SPEC = MethodSpec(
     name="coldbrew",
     paper="Zheng et al., Cold Brew: Distilling Graph Node Representations with Incomplete or Missing Neighborhoods (ICLR 2022)",
-    entry="iclr22.coldbrew.experiment:run",
+    entry="iclr22.coldbrew.experiment:EXPERIMENT",
     datasets=(
         DatasetSpec("synthetic", "seeded power-law graph with label-correlated features, generated in-process", None),
         DatasetSpec("cora", "Planetoid Cora citation graph (2708 nodes, 7 classes)", "planetoid"),
@@ -34,30 +38,34 @@ SPEC = MethodSpec(
 )
 
 _LAZY = {
-    "ColdBrew": "iclr22.coldbrew.train",
-    "validate_graph": "iclr22.coldbrew.train",
+    "ColdBrew": "iclr22.coldbrew.estimator",
+    "cold_brew": "iclr22.coldbrew.estimator",
+    "validate_graph": "iclr22.coldbrew.graph",
+    "GraphTensors": "iclr22.coldbrew.graph",
+    "row_normalize": "iclr22.coldbrew.graph",
     "fit_teacher": "iclr22.coldbrew.train",
     "fit_student": "iclr22.coldbrew.train",
     "fit_student_part1": "iclr22.coldbrew.train",
     "fit_student_part2": "iclr22.coldbrew.train",
     "cross_fitted_embeddings": "iclr22.coldbrew.train",
     "teacher_embeddings": "iclr22.coldbrew.train",
-    "feature_contribution_ratio": "iclr22.coldbrew.train",
-    "label_propagation_predict": "iclr22.coldbrew.train",
     "TrainSettings": "iclr22.coldbrew.train",
+    "feature_contribution_ratio": "iclr22.coldbrew.metrics",
+    "accuracy": "iclr22.coldbrew.metrics",
+    "label_propagation_predict": "iclr22.coldbrew.baselines",
+    "GraphMLP": "iclr22.coldbrew.baselines",
+    "SAGE": "iclr22.coldbrew.baselines",
     "GCNSE": "iclr22.coldbrew.model",
     "SEGCNConv": "iclr22.coldbrew.model",
     "ColdBrewStudent": "iclr22.coldbrew.model",
-    "GraphMLP": "iclr22.coldbrew.model",
     "virtual_neighbors": "iclr22.coldbrew.model",
     "normalized_adjacency": "iclr22.coldbrew.model",
     "degree_split": "iclr22.coldbrew.splits",
     "label_split": "iclr22.coldbrew.splits",
     "isolate_nodes": "iclr22.coldbrew.splits",
     "DegreeSplit": "iclr22.coldbrew.splits",
-    "make_cold_start_graph": "iclr22.coldbrew.datasets",
-    "load_planetoid_graph": "iclr22.coldbrew.datasets",
-    "row_normalize": "iclr22.coldbrew.datasets",
+    "make_cold_start_graph": "iclr22.coldbrew.synthetic",
+    "load_planetoid_graph": "iclr22.coldbrew.experiment",
 }
 
 __all__ = ["SPEC", *_LAZY]

@@ -6,104 +6,98 @@ train GCN, GraphSAGE, MLP, GraphMLP, the GCN+SE teacher and the Cold Brew studen
 labels, select every model on validation accuracy, and report accuracy (%) on the evaluation nodes
 (every labelled node outside train and validation) of each split. The FCR (eq. 5) comes from the
 teacher, the MLP and label propagation.
+
+Declared as :data:`EXPERIMENT` (:class:`iclr22.core.experiment.Experiment`): the hyperparameters are
+:class:`~iclr22.coldbrew.estimator.ColdBrew`'s, the run options are :class:`RunOptions`. The rows ``gcn_se``
+(the teacher) and ``coldbrew`` (the student) come from one fitted :class:`ColdBrew`. Every model is seeded
+from (seed, model) alone (:func:`model_seed`), so its numbers do not depend on which other models run, in
+which order or in which process: with ``n_jobs`` ≥ 2 the teacher and the student train in a second process
+(a pool started and shut down inside the run) while this one trains the baselines.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
-import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
+from sklearn.base import clone
 
 from iclr22.core.errors import ConfigError
-from iclr22.core.experiment import ExperimentResult, RunContext
+from iclr22.core.experiment import Experiment, Report, RunContext
+from iclr22.core.options import RUNTIME_PARAMS
 from iclr22.core.seed import seed_everything
-from iclr22.coldbrew.datasets import load_planetoid_graph, make_cold_start_graph, row_normalize
-from iclr22.coldbrew.model import NORMS, mean_adjacency
-from iclr22.coldbrew.splits import LABEL_SPLITS, SPLIT_RULES, degree_split, label_split
-from iclr22.coldbrew.train import (
-    ColdBrew,
-    GraphTensors,
-    TrainSettings,
-    accuracy,
-    feature_contribution_ratio,
-    fit_graphmlp,
-    fit_mlp,
-    fit_sage,
-    fit_teacher,
-    label_propagation_predict,
-    validate_graph,
-)
+from iclr22.data.graphs import Graph, load_planetoid
+from iclr22.coldbrew.baselines import fit_gcn, fit_graphmlp, fit_mlp, fit_sage, label_propagation_predict, mean_adjacency
+from iclr22.coldbrew.estimator import ColdBrew
+from iclr22.coldbrew.graph import GraphTensors, row_normalize, validate_graph
+from iclr22.coldbrew.metrics import accuracy, feature_contribution_ratio
+from iclr22.coldbrew.splits import DegreeSplit, LabelSplit, SplitRule, degree_split, label_split
+from iclr22.coldbrew.synthetic import make_cold_start_graph
+from iclr22.coldbrew.train import TrainSettings
+
+__all__ = ["EXPERIMENT", "RunOptions", "MODELS", "BASELINES", "model_seed", "paper_numbers", "train_mode_accuracy", "load_planetoid_graph"]
 
 MODELS = ("gcn", "sage", "mlp", "graphmlp", "gcn_se", "coldbrew")
 BASELINES = ("gcn", "sage", "mlp", "graphmlp")
+#: ColdBrew's hyperparameters (its parameters less the ones the harness sets).
+HYPERPARAMETERS = tuple(name for name in ColdBrew._get_param_names() if name not in RUNTIME_PARAMS)
 
-DEFAULTS: dict[str, Any] = {
-    # splits
-    "split": "paper",  # "paper" (10% / 10% / 10%) or "official" (iterated medians)
-    "split_fraction": 0.1,
-    "label_split": "auto",  # auto: first_n on cora and synthetic (official code), public masks elsewhere
-    "num_train": 600,
-    "num_val": 500,
-    # features: "row" divides each row by its sum (the official loader's T.NormalizeFeatures()); "none" keeps them
-    "feature_norm": "row",
-    # teacher and GCN baseline
-    "hidden": 64,
-    "norm": "none",
-    "dropout": 0.6,
-    "se_reg": 0.1,
-    "se_penalty": "squared",
-    "lr": 0.005,
-    "weight_decay": 5e-4,
-    "epochs": 1500,
-    "patience": 300,
-    # student
-    "student_hidden": 256,
-    "student_layers": 2,
-    "student_dropout": 0.5,
-    "student_lr": 0.005,
-    "student_epochs": 1500,
-    "top_k": 3,
-    "part2_input": "code",
-    # initial α0, α1 of [x, α1·ẽ, α0·ê]: 1 chosen on Cora validation nodes (benchmarks/coldbrew_student_search.py);
-    # the official code's 1e-4 lets part 2 fit the 600 labels from x before the distilled blocks count
-    "student_alpha_init": 1.0,
-    "part1_nodes": "non_isolated",
-    "neighbor_pool": "all",
-    # true: a node never retrieves its own teacher embedding as a virtual neighbour (training, validation and
-    # evaluation nodes alike); false (paper eq. 4, official code) kept: leave-self-out did not win on Cora
-    # validation nodes (benchmarks/coldbrew_student_search.py)
-    "leave_self_out": False,
-    # baselines
-    "sage_dropout": 0.5,
-    "mlp_hidden": 256,
-    "graphmlp_tau": 1.0,
-    "graphmlp_hops": 3,
-    "graphmlp_reg": 10.0,
-    "graphmlp_batch": 1000,
-    "lp_layers": 50,
-    "lp_alpha": None,  # None: chosen on validation from the paper's grid {0.01, 0.1, 0.5, 0.9, 0.99}
-    "models": list(MODELS),
-    # embedded synthetic graph
-    "synthetic_nodes": 2000,
-    "checkpoints": True,
-    # CPU threads for torch (0: torch's default). One thread is fastest for graphs of this size on a
-    # shared machine: with two threads and a busy second core, every kernel waits for its partner.
-    "threads": 1,
-    # Processes per run: 2 trains the baselines (GCN, GraphSAGE, MLP, GraphMLP) in a second process while
-    # this one trains the teacher and the student; 1 trains everything here. Same numbers either way.
-    "workers": 2,
-    # Dropout samples for the *_train_mode rows (the GNNs measured with dropout on, as the official code
-    # measures its GNNs' head / tail / isolation accuracy); 0 leaves the rows out.
-    "train_mode_samples": 10,
-}
 
+@dataclass
+class RunOptions:
+    """The run options of ``iclr22 run coldbrew`` (the hyperparameters are :class:`ColdBrew`'s).
+
+    Args:
+        models: The rows to train, in order (``coldbrew`` also gives the ``gcn_se`` row: its teacher).
+        split: Degree split: ``paper`` (10/10/10 %) or ``official`` (iterated medians, Cora 534/534/286).
+        split_fraction: Size of each degree split under the paper rule.
+        label_split: ``first_n`` (first ``num_train`` ids train, next ``num_val`` validate), ``public`` (the dataset's masks), ``random``; ``auto`` = ``first_n`` on Cora and the synthetic graph, ``public`` elsewhere.
+        num_train: Training nodes for ``first_n`` / ``random``.
+        num_val: Validation nodes for ``first_n`` / ``random``.
+        feature_norm: ``row`` divides each feature row by its sum (official ``T.NormalizeFeatures()``); ``none`` keeps the features as stored.
+        synthetic_nodes: Nodes of the embedded synthetic graph.
+        checkpoints: Keep resumable checkpoints of every model in the run's folder.
+        threads: CPU threads for torch (0: torch's default). One is fastest for graphs of this size on a shared machine.
+        n_jobs: Processes per run: 2 trains the teacher and the student in a second process while this one trains the baselines; 1 trains everything here. Same numbers either way.
+        train_mode_samples: Dropout samples for the ``*_train_mode`` rows (the GCN and the teacher read with dropout on, as the official code reads them); 0 leaves the rows out.
+        sage_dropout: GraphSAGE dropout.
+        mlp_hidden: Hidden width of the MLP baseline.
+        graphmlp_tau: GraphMLP temperature ``τ``.
+        graphmlp_hops: GraphMLP's ``r``: the neighbourhood target is ``Â^r``.
+        graphmlp_reg: Weight of GraphMLP's contrastive loss.
+        graphmlp_batch: Nodes of GraphMLP's random contrastive batch per epoch.
+        lp_layers: Label-propagation steps.
+        lp_alpha: Label-propagation ``α`` (``None``: chosen on validation from the paper's grid {0.01, 0.1, 0.5, 0.9, 0.99}).
+    """
+
+    models: list[str] = field(default_factory=lambda: list(MODELS))
+    split: SplitRule = "paper"
+    split_fraction: float = 0.1
+    label_split: LabelSplit = "auto"
+    num_train: int = 600
+    num_val: int = 500
+    feature_norm: Literal["row", "none"] = "row"
+    synthetic_nodes: int = 2000
+    checkpoints: bool = True
+    threads: int = 1
+    n_jobs: int = 2
+    train_mode_samples: int = 10
+    sage_dropout: float = 0.5
+    mlp_hidden: int = 256
+    graphmlp_tau: float = 1.0
+    graphmlp_hops: int = 3
+    graphmlp_reg: float = 10.0
+    graphmlp_batch: int = 1000
+    lp_layers: int = 50
+    lp_alpha: float | None = None
+
+
+#: ``--quick``: shrunk schedules and a small synthetic graph (seconds, not the paper's numbers).
 QUICK: dict[str, Any] = {
     "epochs": 50,
     "student_epochs": 50,
@@ -115,21 +109,10 @@ QUICK: dict[str, Any] = {
     "graphmlp_batch": 300,
 }
 
-CHOICES = {
-    "split": SPLIT_RULES,
-    "feature_norm": ("row", "none"),
-    "label_split": LABEL_SPLITS,
-    "norm": NORMS,
-    "se_penalty": ("squared", "norm"),
-    "part2_input": ("code", "paper"),
-    "part1_nodes": ("non_isolated", "train"),
-    "neighbor_pool": ("all", "non_isolated", "train"),
-}
-
-# The official code's per-dataset settings (reset_dataset_dependent_parameters), applied before --set.
-DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "citeseer": {"hidden": 256},
-    "pubmed": {"hidden": 256, "dropout": 0.5},
+#: The official code's per-dataset settings (reset_dataset_dependent_parameters), applied before --set.
+DATASET_OPTIONS: dict[str, dict[str, Any]] = {
+    "citeseer": {"hidden_channels": 256},
+    "pubmed": {"hidden_channels": 256, "dropout": 0.5},
 }
 
 # Paper Table 3 / Table 10 (accuracy %) and Table 2 (FCR %), columns Cora, Citeseer, Pubmed.
@@ -183,120 +166,66 @@ def train_mode_accuracy(model: torch.nn.Module, data: GraphTensors, subsets: dic
     return {metric: float(np.mean([accuracy(draw, data.y, mask) for draw in draws])) for metric, mask in subsets.items()}
 
 
+# ------------------------------------------------------------------------------------------------ data
+def load_planetoid_graph(data_dir: str | Path, name: str) -> Graph:
+    """Read ``<data_dir>/ind.<name>.*`` (Planetoid format, any ``name``) with the public split.
+
+    Raises:
+        DataError: a file is missing or malformed (the message names it).
+    """
+    return load_planetoid(data_dir, name)
+
+
 @dataclass
-class _BaselineJob:
-    names: list[str]
+class ColdBrewRun:
+    """The data of one seed, shared by every model of the run.
+
+    Attributes:
+        graph: The graph as loaded (before feature normalisation and isolation).
+        data: The training graph: normalised features, isolated nodes without edges, train / validation masks.
+        split: The degree split.
+        label_rule: The label split used (``auto`` resolved).
+        evaluation: bool ``[N]``: the labelled nodes outside train and validation.
+        subsets: Metric name -> boolean node mask (evaluation nodes of each degree split).
+        cold_brew: The run's one :class:`ColdBrew` (rows ``gcn_se`` and ``coldbrew``), once built.
+        background: Its fit in the second process (``n_jobs`` ≥ 2), until collected.
+    """
+
+    graph: Graph
     data: GraphTensors
-    config: dict[str, Any]
-    subsets: dict[str, Any]  # metric name -> boolean node mask
-    checkpoints: Path | None
-    dataset: str
-    seed: int
+    split: DegreeSplit
+    label_rule: str
+    evaluation: np.ndarray
+    subsets: dict[str, np.ndarray]
+    cold_brew: ColdBrew | None = None
+    background: Future | None = None
 
 
-def _train_baselines(job: _BaselineJob) -> dict[str, tuple[np.ndarray, dict[str, float], float]]:
-    """Train the baselines of one run; per model: logits ``[N, C]``, train-mode accuracies (GCN), seconds.
-
-    Runs in this process or in the worker process of :func:`_worker_pool`.
-    """
-    config, data = job.config, job.data
-    if config["threads"] > 0:
-        torch.set_num_threads(config["threads"])
-
-    def settings(name: str, lr: float, epochs: int) -> TrainSettings:
-        path = Path(job.checkpoints) / f"{name}.pt" if job.checkpoints is not None else None
-        return TrainSettings(lr, config["weight_decay"], epochs, config["patience"], path, f"{job.dataset} {name}")
-
-    out: dict[str, tuple[np.ndarray, dict[str, float], float]] = {}
-    for name in job.names:
-        started = time.perf_counter()
-        seed_everything(model_seed(job.seed, name))
-        train_mode: dict[str, float] = {}
-        if name == "gcn":
-            model, _ = fit_teacher(
-                data, config["hidden"], 2, (False, False), config["dropout"], config["norm"],
-                settings=settings("gcn", config["lr"], config["epochs"]),
-            )
-            with torch.no_grad():
-                logits = model(data.gnn_features(), data.adjacency())
-            train_mode = train_mode_accuracy(model, data, job.subsets, config["train_mode_samples"], job.seed)
-        elif name == "sage":
-            model, _ = fit_sage(data, config["hidden"], 2, config["sage_dropout"], settings("sage", config["lr"], config["epochs"]))
-            with torch.no_grad():
-                logits = model(data.gnn_features(), mean_adjacency(data.edge_index, data.num_nodes))
-        elif name == "mlp":
-            model, _ = fit_mlp(
-                data, config["mlp_hidden"], config["student_layers"], config["student_dropout"],
-                settings("mlp", config["student_lr"], config["student_epochs"]),
-            )
-            with torch.no_grad():
-                logits = model(data.x)
-        elif name == "graphmlp":
-            model, _ = fit_graphmlp(
-                data, tau=config["graphmlp_tau"], hops=config["graphmlp_hops"], reg=config["graphmlp_reg"],
-                batch_size=config["graphmlp_batch"], settings=settings("graphmlp", config["student_lr"], config["student_epochs"]),
-            )
-            with torch.no_grad():
-                logits = model(data.x)
-        else:
-            raise ConfigError(f"unknown baseline {name!r}")
-        out[name] = (logits.numpy(), train_mode, time.perf_counter() - started)
-    return out
-
-
-_POOL: ProcessPoolExecutor | None = None
-
-
-def _quiet_worker() -> None:
-    # The main process shows the teacher's and student's bars (the longer half of a run); two processes
-    # drawing bars on one terminal line would garble both.
-    os.environ["ICLR22_PROGRESS"] = "0"
-
-
-def _worker_pool() -> ProcessPoolExecutor:
-    """One worker process, started on first use and kept for the following runs (seeds) of this process.
-
-    ``spawn`` rather than ``fork``: a forked child of a process that has already used torch's thread pool
-    can hang.
-    """
-    global _POOL
-    if _POOL is None:
-        _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker)
-    return _POOL
-
-
-def load_graph(ctx: RunContext, config: dict[str, Any]):
+def load_graph(ctx: RunContext, options: dict[str, Any]) -> Graph:
     """The run's graph: the seeded synthetic one, or Planetoid files from ``ctx.data_dir``."""
     if ctx.data_dir is None:
         if ctx.dataset != "synthetic":
             raise ConfigError(f"dataset '{ctx.dataset}' needs --data-dir")
         # The graph itself is fixed (seed 0) so that runs differ only in splits and initialisation.
-        return make_cold_start_graph(num_nodes=config["synthetic_nodes"], seed=0)
+        return make_cold_start_graph(num_nodes=options["synthetic_nodes"], seed=0)
     data_dir = ctx.require_data_dir(f"Planetoid files ind.{ctx.dataset}.{{x,tx,allx,y,ty,ally,graph,test.index}}")
     return load_planetoid_graph(data_dir, ctx.dataset)
 
 
-def run(ctx: RunContext) -> ExperimentResult:
-    """One seed of the Cold Brew experiment on ``ctx.dataset``."""
-    defaults = {**DEFAULTS, **DATASET_DEFAULTS.get(ctx.dataset, {})}
-    config = ctx.config(defaults, quick=QUICK, choices=CHOICES)
-    unknown = [m for m in config["models"] if m not in MODELS]
-    if unknown:
-        raise ConfigError(f"option 'models' names unknown model(s) {unknown}; known: {list(MODELS)}")
-    if "coldbrew" in config["models"] and "gcn_se" not in config["models"]:
-        config["models"] = [*config["models"], "gcn_se"]  # the teacher comes with the student
-
-    if config["threads"] > 0:
-        torch.set_num_threads(config["threads"])
-    graph = load_graph(ctx, config)
-    features = row_normalize(graph.x) if config["feature_norm"] == "row" else graph.x
-    split = degree_split(graph.edge_index, graph.num_nodes, config["split"], config["split_fraction"], seed=ctx.seed)
-    rule = config["label_split"]
+def load(ctx: RunContext, options: dict[str, Any]) -> ColdBrewRun:
+    """One seed's graph, degree split and label split; starts the teacher and student in a second process
+    when ``n_jobs`` ≥ 2 and baselines run too."""
+    if options["threads"] > 0:
+        torch.set_num_threads(options["threads"])
+    graph = load_graph(ctx, options)
+    features = row_normalize(graph.x) if options["feature_norm"] == "row" else graph.x
+    split = degree_split(graph.edge_index, graph.num_nodes, options["split"], options["split_fraction"], seed=ctx.seed)
+    rule = options["label_split"]
     if rule == "auto":
         rule = "first_n" if ctx.dataset in ("cora", "synthetic") or graph.train_mask is None else "public"
     train, val, evaluation = label_split(
         graph.y, rule, train_mask=graph.train_mask, val_mask=graph.val_mask,
-        num_train=config["num_train"], num_val=config["num_val"], seed=ctx.seed,
+        num_train=options["num_train"], num_val=options["num_val"], seed=ctx.seed,
     )
     # Every model trains and is evaluated on the graph whose isolated nodes lost their edges.
     data = validate_graph(features, split.edge_index, graph.y, train, val, where=f"{ctx.dataset} ({split.rule} split)")
@@ -306,82 +235,175 @@ def run(ctx: RunContext) -> ExperimentResult:
         "acc_head": split.head & evaluation,
         "acc_overall": evaluation,
     }
-
-    checkpoints = ctx.checkpoint_dir if config["checkpoints"] else None
-    job = _BaselineJob(
-        names=[m for m in BASELINES if m in config["models"]], data=data, config=config, subsets=subsets,
-        checkpoints=checkpoints, dataset=ctx.dataset, seed=ctx.seed,
+    run = ColdBrewRun(graph, data, split, rule, evaluation, subsets)
+    models = options["models"]
+    in_background = (
+        options["n_jobs"] > 1
+        and any(m in BASELINES for m in models)
+        and any(m in ("gcn_se", "coldbrew") for m in models)
+        and torch.device(ctx.device).type == "cpu"  # one accelerator is not shared between processes here
     )
-    # The baselines and the teacher/student are independent; each model is seeded from (seed, model) alone,
-    # so running them in two processes gives the same numbers as running them one after the other here.
-    in_background = config["workers"] > 1 and job.names and "gcn_se" in config["models"]
-    pending = _worker_pool().submit(_train_baselines, job) if in_background else None
-    trained = _train_baselines(job) if not in_background else None
+    if in_background:
+        # a copy, quiet (this process shows the bars), and the graph as plain tensors: the arguments are pickled
+        # by the pool's thread while this process goes on (and caches the adjacency in `data`)
+        estimator = clone(make_cold_brew(options, run, ctx)).set_params(verbose=False)
+        arrays = (data.x, data.y, data.edge_index, data.train_mask, data.val_mask)
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))  # spawn: torch's threads and fork hang
+        try:
+            run.background = pool.submit(_fit_in_worker, estimator, arrays, options["threads"])
+        finally:
+            pool.shutdown(wait=False)  # the worker exits once the fit is done
+    return run
 
-    logits: dict[str, torch.Tensor] = {}
-    train_mode: dict[str, dict[str, float]] = {}
-    seconds: dict[str, float] = {}
-    cold_brew = None
-    if "gcn_se" in config["models"]:
-        started = time.perf_counter()
-        seed_everything(model_seed(ctx.seed, "gcn_se"))
-        cold_brew = ColdBrew(
-            hidden_channels=config["hidden"], num_layers=2, norm=config["norm"], dropout=config["dropout"],
-            se_reg=config["se_reg"], se_penalty=config["se_penalty"], lr=config["lr"], weight_decay=config["weight_decay"],
-            epochs=config["epochs"], patience=config["patience"], student_hidden_channels=config["student_hidden"],
-            student_layers=config["student_layers"], student_dropout=config["student_dropout"], student_lr=config["student_lr"],
-            student_epochs=config["student_epochs"], top_k=config["top_k"], part2_input=config["part2_input"],
-            alpha_init=config["student_alpha_init"],
-            part1_nodes=config["part1_nodes"], neighbor_pool=config["neighbor_pool"], leave_self_out=config["leave_self_out"],
-            seed=None, checkpoint_dir=checkpoints,
+
+def _fit_in_worker(estimator: ColdBrew, arrays: tuple[torch.Tensor, ...], threads: int) -> ColdBrew:
+    """The teacher and the student, fitted in the run's second process."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+    x, y, edge_index, train_mask, val_mask = arrays
+    return estimator.fit(x, y, edge_index=edge_index, train_mask=train_mask, val_mask=val_mask)
+
+
+def _fit_cold_brew(estimator: ColdBrew, data: GraphTensors) -> ColdBrew:
+    return estimator.fit(data.x, data.y, edge_index=data.edge_index, train_mask=data.train_mask, val_mask=data.val_mask)
+
+
+# ---------------------------------------------------------------------------------------------- models
+@dataclass
+class Baseline:
+    """One baseline of the run, before and after fitting (``module_``: the trained torch module)."""
+
+    name: str
+    module_: torch.nn.Module | None = None
+
+
+def make_baseline(name: str):
+    def factory(options: dict[str, Any], run: ColdBrewRun, ctx: RunContext) -> Baseline:
+        return Baseline(name)
+
+    return factory
+
+
+def make_cold_brew(options: dict[str, Any], run: ColdBrewRun, ctx: RunContext) -> ColdBrew:
+    """The run's one :class:`ColdBrew` (the ``gcn_se`` and ``coldbrew`` rows share it), seeded as ``gcn_se``."""
+    if run.cold_brew is None:
+        checkpoints = ctx.model_checkpoint_dir("coldbrew") if options["checkpoints"] else None
+        run.cold_brew = ColdBrew(
+            **{name: options[name] for name in HYPERPARAMETERS},
+            seed=model_seed(ctx.seed, "gcn_se"),
+            checkpoint_dir=checkpoints,
+            device=ctx.device,
+            verbose=ctx.verbose,
         )
-        cold_brew.fit(x=data.x, edge_index=data.edge_index, y=data.y, train_mask=data.train_mask, val_mask=data.val_mask)
-        with torch.no_grad():
-            logits["gcn_se"] = cold_brew.teacher_(data.gnn_features(), data.adjacency())
-            # features only, no graph at inference; the node ids only serve leave_self_out
-            logits["coldbrew"] = cold_brew.student_(data.x, torch.arange(data.num_nodes))
-        train_mode["gcn_se"] = train_mode_accuracy(cold_brew.teacher_, data, subsets, config["train_mode_samples"], ctx.seed)
-        seconds["gcn_se + coldbrew"] = time.perf_counter() - started
-    lp_scores = label_propagation_predict(data, config["lp_layers"], config["lp_alpha"])
-    if pending is not None:
-        trained = pending.result()
-    assert trained is not None
-    for name, (model_logits, model_train_mode, model_seconds) in trained.items():
-        logits[name] = torch.from_numpy(model_logits)
-        if model_train_mode:
-            train_mode[name] = model_train_mode
-        seconds[name] = model_seconds
-    logits = {name: logits[name] for name in MODELS if name in logits and name in config["models"]}
+    return run.cold_brew
 
-    results: dict[str, dict[str, float]] = {}
-    for name, model_logits in logits.items():
-        results[name] = {metric: accuracy(model_logits, data.y, mask) for metric, mask in subsets.items()}
-    results["lp"] = {metric: accuracy(lp_scores, data.y, mask) for metric, mask in subsets.items()}
-    for name in ("gcn", "gcn_se"):
-        if train_mode.get(name):
-            results[f"{name}_train_mode"] = train_mode[name]
+
+def _baseline_logits(model: Baseline, data: GraphTensors, ctx: RunContext, options: dict[str, Any]) -> torch.Tensor:
+    """Train one baseline (seeded from (seed, model) alone) and return its logits ``[N, C]`` (eval mode)."""
+    name = model.name
+
+    def settings(lr: float, epochs: int) -> TrainSettings:
+        path = ctx.model_checkpoint_dir(name) / f"{name}.pt" if options["checkpoints"] else None
+        return TrainSettings(lr, options["weight_decay"], epochs, options["patience"], path, f"{ctx.dataset} {name}", None, ctx.verbose)
+
+    seed_everything(model_seed(ctx.seed, name))
+    if name == "gcn":
+        module, _ = fit_gcn(data, options["hidden_channels"], 2, options["dropout"], options["norm"], settings(options["lr"], options["epochs"]))
+        forward = lambda: module(data.gnn_features(), data.adjacency())  # noqa: E731
+    elif name == "sage":
+        module, _ = fit_sage(data, options["hidden_channels"], 2, options["sage_dropout"], settings(options["lr"], options["epochs"]))
+        forward = lambda: module(data.gnn_features(), mean_adjacency(data.edge_index, data.num_nodes))  # noqa: E731
+    elif name == "mlp":
+        module, _ = fit_mlp(
+            data, options["mlp_hidden"], options["student_layers"], options["student_dropout"], settings(options["student_lr"], options["student_epochs"])
+        )
+        forward = lambda: module(data.x)  # noqa: E731
+    elif name == "graphmlp":
+        module, _ = fit_graphmlp(
+            data, tau=options["graphmlp_tau"], hops=options["graphmlp_hops"], reg=options["graphmlp_reg"],
+            batch_size=options["graphmlp_batch"], settings=settings(options["student_lr"], options["student_epochs"]),
+        )
+        forward = lambda: module(data.x)  # noqa: E731
+    else:  # pragma: no cover - the table of models names only these
+        raise ConfigError(f"unknown baseline {name!r}")
+    model.module_ = module
+    with torch.no_grad():
+        return forward()
+
+
+def _fitted_cold_brew(model: ColdBrew, run: ColdBrewRun, data: GraphTensors) -> ColdBrew:
+    """``model`` fitted: here, or collected from the second process (the first of its two rows fits it)."""
+    if not hasattr(model, "student_"):
+        if run.background is not None:
+            fitted, run.background = run.background.result(), None
+            for name, value in vars(fitted).items():  # its learned state; the parameters stay this process's
+                if name.endswith("_") and not name.startswith("_"):
+                    setattr(model, name, value.to(model.device) if isinstance(value, (torch.Tensor, torch.nn.Module)) else value)
+        else:
+            _fit_cold_brew(model, data)
+    return model
+
+
+def _cold_brew_logits(name: str, model: ColdBrew, data: GraphTensors) -> torch.Tensor:
+    with torch.no_grad():
+        if name == "gcn_se":
+            return model.teacher_(data.gnn_features(), data.adjacency())
+        # features only, no graph at inference; the node ids only serve leave_self_out
+        return model.student_(data.x, torch.arange(data.num_nodes, device=data.device))
+
+
+def evaluate(name: str, model: Any, run: ColdBrewRun, ctx: RunContext, options: dict[str, Any]) -> dict[str, float]:
+    """Fit one model and return its accuracy (%) on the evaluation nodes of each degree split."""
+    data = run.data.to(ctx.device)
+    if isinstance(model, Baseline):
+        logits = _baseline_logits(model, data, ctx, options)
+    else:
+        logits = _cold_brew_logits(name, _fitted_cold_brew(model, run, data), data)
+    return _scores(logits, data, run.subsets)
+
+
+def _scores(logits: torch.Tensor, data: GraphTensors, subsets: dict[str, np.ndarray]) -> dict[str, float]:
+    return {metric: accuracy(logits, data.y, mask) for metric, mask in subsets.items()}
+
+
+# ---------------------------------------------------------------------------------------------- report
+def report(ctx: RunContext, options: dict[str, Any], run: ColdBrewRun, results: dict[str, dict[str, float]], fitted: dict[str, Any]) -> Report:
+    """Rows derived from the fitted models (label propagation, train-mode readings, the dataset's FCR),
+    notes, the paper's numbers and the figure."""
+    data, subsets, split = run.data.to(ctx.device), run.subsets, run.split
+    cold_brew = fitted.get("gcn_se") or fitted.get("coldbrew")
+    rows: dict[str, dict[str, float]] = {}
+    if cold_brew is not None and "gcn_se" not in results:  # the teacher comes with the student
+        rows["gcn_se"] = _scores(_cold_brew_logits("gcn_se", cold_brew, data), data, subsets)
+    lp_scores = label_propagation_predict(data, options["lp_layers"], options["lp_alpha"])
+    rows["lp"] = _scores(lp_scores, data, subsets)
+    samples = options["train_mode_samples"]
+    for row, module in (("gcn", getattr(fitted.get("gcn"), "module_", None)), ("gcn_se", getattr(cold_brew, "teacher_", None))):
+        reading = train_mode_accuracy(module, data, subsets, samples, ctx.seed) if module is not None else {}
+        if reading:
+            rows[f"{row}_train_mode"] = reading
+    merged = {**results, **rows}
     dataset_row = {
         "num_isolated": float(split.isolated.sum()),
         "num_tail": float(split.tail.sum()),
         "num_head": float(split.head.sum()),
         "num_eval_isolated": float(subsets["acc_isolated"].sum()),
     }
-    if "gcn_se" in results and "mlp" in results:
-        dataset_row["fcr"] = feature_contribution_ratio(
-            results["gcn_se"]["acc_overall"], results["mlp"]["acc_overall"], results["lp"]["acc_overall"]
-        )
-    results["dataset"] = dataset_row
+    if "gcn_se" in merged and "mlp" in merged:
+        dataset_row["fcr"] = feature_contribution_ratio(merged["gcn_se"]["acc_overall"], merged["mlp"]["acc_overall"], merged["lp"]["acc_overall"])
+    rows["dataset"] = dataset_row
 
+    train, val = run.data.train_mask, run.data.val_mask
     notes = [
         f"{split.rule} degree split: {int(split.isolated.sum())} isolated / {int(split.tail.sum())} tail / "
-        f"{int(split.head.sum())} head nodes of {graph.num_nodes}; label split '{rule}': {int(train.sum())} train, "
-        f"{int(val.sum())} validation, {int(evaluation.sum())} evaluation nodes (accuracies are over evaluation nodes).",
+        f"{int(split.head.sum())} head nodes of {run.graph.num_nodes}; label split '{run.label_rule}': {int(train.sum())} train, "
+        f"{int(val.sum())} validation, {int(run.evaluation.sum())} evaluation nodes (accuracies are over evaluation nodes).",
         "Every model is selected on validation accuracy (the official code selects the teacher on test accuracy).",
     ]
-    if any(name.endswith("_train_mode") for name in results):
+    if any(name.endswith("_train_mode") for name in rows):
         notes.append(
             "gcn_train_mode / gcn_se_train_mode: the same GCN and teacher read in train mode (dropout "
-            f"{config['dropout']} on the input and hidden layer, not on the logits; mean of {config['train_mode_samples']} dropout draws), as the official "
+            f"{options['dropout']} on the input and hidden layer, not on the logits; mean of {samples} dropout draws), as the official "
             "code reads its GNNs' head / tail / isolation accuracy; every other row is in eval mode."
         )
     if ctx.quick:
@@ -391,21 +413,21 @@ def run(ctx: RunContext) -> ExperimentResult:
         notes.append(
             f"teacher best epoch {history['teacher']['best_epoch']}, student part 1 best epoch "
             f"{history['student_part1']['best_epoch']}, part 2 best epoch {history['student_part2']['best_epoch']}; "
-            f"learned alphas {cold_brew.student_.alphas.detach().tolist()}"
+            f"learned alphas {cold_brew.student_.alphas.detach().cpu().tolist()}"
         )
-
     figures: list[Path] = []
     if ctx.make_figures:
-        figures.append(_plot_by_split(results, paper_numbers(ctx.dataset), ctx.out_dir / "accuracy_by_split.png", ctx.dataset))
-    timing = "\n".join(f"- {name}: {value:.1f} s" for name, value in seconds.items())
-    return ExperimentResult(
-        results=results,
-        paper=paper_numbers(ctx.dataset),
-        config=config,
-        figures=figures,
-        notes=notes,
-        sections={"Training time of the first run (CPU)": timing},
-    )
+        merged = {**results, **rows}
+        figures.append(_plot_by_split(merged, paper_numbers(ctx.dataset), ctx.out_dir / "accuracy_by_split.png", ctx.dataset))
+    return Report(figures=figures, notes=notes, paper=paper_numbers(ctx.dataset), results=rows)
+
+
+def check(ctx: RunContext, options: dict[str, Any]) -> None:
+    """Cross-option rules of a run."""
+    if options["n_jobs"] < 1:
+        raise ConfigError(f"option 'n_jobs' must be at least 1, got {options['n_jobs']}")
+    if options["threads"] < 0:
+        raise ConfigError(f"option 'threads' must be 0 (torch's default) or more, got {options['threads']}")
 
 
 def _plot_by_split(results: dict[str, dict[str, float]], paper: dict[str, dict[str, float]], path: Path, dataset: str) -> Path:
@@ -428,3 +450,17 @@ def _plot_by_split(results: dict[str, dict[str, float]], paper: dict[str, dict[s
     ax.set_title(f"Cold Brew on {dataset}: accuracy by degree split (black ticks: paper)")
     ax.legend(ncol=3, fontsize=8)
     return save_figure(fig, path)
+
+
+EXPERIMENT = Experiment(
+    estimator=ColdBrew,
+    run_options=RunOptions,
+    load=load,
+    models={**{name: make_baseline(name) for name in BASELINES}, "gcn_se": make_cold_brew, "coldbrew": make_cold_brew},
+    evaluate=evaluate,
+    # no budget: ColdBrew's defaults are the settings of the paper's Cora runs, and a Cora run fits the CPU
+    dataset_options=DATASET_OPTIONS,
+    quick=QUICK,
+    report=report,
+    check=check,
+)

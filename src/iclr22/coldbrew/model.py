@@ -1,4 +1,4 @@
-"""The modules of Cold Brew (Zheng et al., ICLR 2022) and of its baselines.
+"""The torch modules of Cold Brew (Zheng et al., ICLR 2022).
 
 One concept per module, in the style of PyTorch Geometric:
 
@@ -6,44 +6,36 @@ One concept per module, in the style of PyTorch Geometric:
 * :class:`SEGCNConv` — a GCN layer with a learnable per-node structural embedding (paper eq. 2);
 * :class:`GCNSE` — the teacher: stacked :class:`SEGCNConv`, which also returns the concatenated layer
   embeddings the student imitates (paper §3.2, ``Ē``); with no SE layer it is the plain GCN baseline;
-* :class:`SAGEConv`, :class:`SAGE` — the GraphSAGE baseline (mean aggregation);
 * :class:`FeatureMLP` — Linear → LayerNorm → GELU → Dropout → Linear, the block of every MLP here;
 * :func:`virtual_neighbors` — top-K softmax retrieval over the teacher's embeddings (paper eq. 4);
-* :class:`ColdBrewStudent` — the two-part student MLP (ξ1 regresses ``Ē``, ξ2 classifies);
-* :class:`GraphMLP` — the GraphMLP baseline (Hu et al. 2021) with its neighbour-contrastive loss.
+* :class:`ColdBrewStudent` — the two-part student MLP (ξ1 regresses ``Ē``, ξ2 classifies).
+
+The baselines' modules (GraphSAGE, GraphMLP) are in :mod:`iclr22.coldbrew.baselines`. The hyperparameters
+of the teacher and the student have no defaults here: :class:`iclr22.coldbrew.estimator.ColdBrew` holds them.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
-    "Adjacency",
-    "normalized_adjacency",
-    "sparse_dropout",
-    "as_sparse_if_sparse",
-    "NodeNorm",
-    "PairNorm",
-    "make_norm",
-    "SEGCNConv",
-    "GCNSE",
-    "mean_adjacency",
-    "SAGEConv",
-    "SAGE",
-    "FeatureMLP",
-    "virtual_neighbors",
-    "ColdBrewStudent",
-    "GraphMLP",
-    "neighbor_contrastive_loss",
+    "Norm", "Part2Input", "NORMS", "Adjacency", "normalized_adjacency", "sparse_dropout", "as_sparse_if_sparse", "NodeNorm",
+    "PairNorm", "make_norm", "SEGCNConv", "GCNSE", "FeatureMLP", "virtual_neighbors", "ColdBrewStudent",
 ]
 
-NORMS = ("none", "pairnorm", "nodenorm", "batchnorm")
+#: The teacher's per-layer normalisations.
+Norm = Literal["none", "pairnorm", "nodenorm", "batchnorm"]
+#: The input of the student's part 2: ``"code"`` = ``[x, α1·ẽ, α0·ê]``, ``"paper"`` = ``[x, ẽ]``.
+Part2Input = Literal["code", "paper"]
+NORMS: tuple[str, ...] = get_args(Norm)
+
+
 
 
 class Adjacency(NamedTuple):
@@ -239,6 +231,8 @@ class GCNSE(nn.Module):
             gives the plain GCN baseline.
         dropout: Dropout probability before every layer and on the logits.
         norm: ``"none"``, ``"pairnorm"``, ``"nodenorm"`` or ``"batchnorm"``.
+
+    ``dropout`` and ``norm`` are keyword-only and required: their default is the estimator's.
     """
 
     def __init__(
@@ -249,8 +243,9 @@ class GCNSE(nn.Module):
         num_layers: int = 2,
         num_nodes: int | None = None,
         se_layers: Sequence[bool] | None = None,
-        dropout: float = 0.6,
-        norm: str = "pairnorm",
+        *,
+        dropout: float,
+        norm: Norm,
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -301,77 +296,9 @@ class GCNSE(nn.Module):
         return total
 
 
-def mean_adjacency(edge_index: Tensor, num_nodes: int) -> Adjacency:
-    """Row-normalised adjacency ``D^{-1} A`` (no self loops): ``propagate`` averages the neighbours."""
-    row, col = edge_index[0], edge_index[1]
-    keep = row != col
-    row, col = row[keep], col[keep]
-    degree = torch.zeros(num_nodes, dtype=torch.float32, device=edge_index.device).index_add_(
-        0, row, torch.ones(row.numel(), dtype=torch.float32, device=edge_index.device)
-    )
-    return Adjacency(row, col, 1.0 / degree.clamp(min=1)[row], num_nodes)
-
-
-class SAGEConv(nn.Module):
-    """GraphSAGE layer with mean aggregation (Hamilton et al. 2017), as PyG's ``SAGEConv``:
-    ``x'_i = W_1 · mean_{j∈N(i)} x_j + W_2 x_i + b``.
-
-    The mean is taken after the linear map (``mean(x) W = mean(x W)``), so sparse features stay sparse.
-
-    Args:
-        in_channels: Input width.
-        out_channels: Output width.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.lin_neighbors = nn.Linear(in_channels, out_channels, bias=True)
-        self.lin_root = nn.Linear(in_channels, out_channels, bias=False)
-
-    def reset_parameters(self) -> None:
-        self.lin_neighbors.reset_parameters()
-        self.lin_root.reset_parameters()
-
-    def forward(self, x: Tensor, mean_adj: Adjacency) -> Tensor:
-        """``x``: dense or sparse-CSR ``[N, in]``; ``mean_adj`` from :func:`mean_adjacency`."""
-        neighbors = mean_adj.propagate(_matmul(x, self.lin_neighbors.weight.T))
-        return neighbors + self.lin_neighbors.bias + _matmul(x, self.lin_root.weight.T)
-
-
 def _matmul(x: Tensor, weight: Tensor) -> Tensor:
     """``x @ weight`` for dense or sparse-CSR ``x``."""
     return torch.sparse.mm(x, weight) if x.layout == torch.sparse_csr else x @ weight
-
-
-class SAGE(nn.Module):
-    """GraphSAGE baseline: ``L`` mean-aggregating :class:`SAGEConv` layers with ReLU and dropout.
-
-    Args:
-        in_channels: Feature width.
-        hidden_channels: Hidden width.
-        out_channels: Number of classes.
-        num_layers: Number of layers.
-        dropout: Dropout before every layer.
-    """
-
-    def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2, dropout: float = 0.5) -> None:
-        super().__init__()
-        widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
-        self.convs = nn.ModuleList(SAGEConv(widths[i], widths[i + 1]) for i in range(num_layers))
-        self.dropout = dropout
-
-    def reset_parameters(self) -> None:
-        for conv in self.convs:
-            conv.reset_parameters()
-
-    def forward(self, x: Tensor, mean_adj: Adjacency) -> Tensor:
-        for i, conv in enumerate(self.convs):
-            x = sparse_dropout(x, self.dropout, self.training)
-            x = conv(x, mean_adj)
-            if i < len(self.convs) - 1:
-                x = F.relu(x)
-        return x
-
 
 class FeatureMLP(nn.Module):
     """``Linear → LayerNorm → GELU → Dropout`` per hidden layer, then ``Linear`` (the official ``getMLP``).
@@ -458,8 +385,8 @@ class ColdBrewStudent(nn.Module):
 
     * part 1, ``ξ1``: :class:`FeatureMLP` ``x → ê``, trained to regress the teacher's ``Ē`` (MSE);
     * virtual neighbours: ``ẽ`` from :func:`virtual_neighbors` over a bank of teacher embeddings;
-    * part 2, ``ξ2``: :class:`FeatureMLP` on ``[x, α1·ẽ, α0·ê]`` (official code; learnable ``α`` initialised
-      at 1e-4) or on ``[x, ẽ]`` (paper) with ``part2_input="paper"``.
+    * part 2, ``ξ2``: :class:`FeatureMLP` on ``[x, α1·ẽ, α0·ê]`` (official code; learnable ``α``, initialised at
+      ``alpha_init``) or on ``[x, ẽ]`` (paper) with ``part2_input="paper"``.
 
     The bank may carry the graph node id of each row (``set_bank(bank, node_ids)``). With ``leave_self_out``
     a query that names its node (``forward(x, node_ids)``) never retrieves its own row: a node is not its
@@ -477,6 +404,8 @@ class ColdBrewStudent(nn.Module):
         part2_input: ``"code"`` for ``[x, α1·ẽ, α0·ê]`` or ``"paper"`` for ``[x, ẽ]``.
         alpha_init: Initial value of ``α0`` and ``α1``.
         leave_self_out: Exclude a query node's own bank row from its virtual neighbours (needs node ids).
+
+    Every hyperparameter is required (``top_k`` onwards keyword-only): their defaults are the estimator's.
     """
 
     def __init__(
@@ -484,17 +413,18 @@ class ColdBrewStudent(nn.Module):
         in_channels: int,
         embedding_dim: int,
         out_channels: int,
-        hidden_channels: int = 256,
-        num_layers: int = 2,
-        dropout: float = 0.5,
-        top_k: int = 3,
-        part2_input: str = "code",
-        alpha_init: float = 1e-4,
-        leave_self_out: bool = False,
+        hidden_channels: int,
+        num_layers: int,
+        dropout: float,
+        *,
+        top_k: int,
+        part2_input: Part2Input,
+        alpha_init: float,
+        leave_self_out: bool,
     ) -> None:
         super().__init__()
-        if part2_input not in ("code", "paper"):
-            raise ValueError(f"part2_input must be 'code' or 'paper', got {part2_input!r}")
+        if part2_input not in get_args(Part2Input):
+            raise ValueError(f"part2_input must be one of {get_args(Part2Input)}, got {part2_input!r}")
         self.top_k, self.part2_input, self.alpha_init = top_k, part2_input, alpha_init
         self.leave_self_out = bool(leave_self_out)
         self.part1 = FeatureMLP(in_channels, hidden_channels, embedding_dim, num_layers, dropout)
@@ -566,56 +496,3 @@ class ColdBrewStudent(nn.Module):
     def forward(self, x: Tensor, node_ids: Tensor | None = None) -> Tensor:
         """Class logits from features alone (dense or sparse-CSR ``x``); ``node_ids`` as in :meth:`part2_inputs`."""
         return self.part2.forward_parts(*self.part2_inputs(x, node_ids))
-
-
-def neighbor_contrastive_loss(z: Tensor, target: Tensor, tau: float) -> Tensor:
-    """GraphMLP's neighbour-contrastive loss on a batch (Hu et al. 2021, eq. 3).
-
-    ``ℓ_i = −log( Σ_{j≠i} γ_ij exp(cos(z_i, z_j)/τ) / Σ_{k≠i} exp(cos(z_i, z_k)/τ) )``, averaged over the
-    nodes with at least one positive, where ``γ`` is the ``r``-th power of the normalised adjacency
-    restricted to the batch.
-
-    Args:
-        z: ``[B, h]`` batch embeddings.
-        target: ``[B, B]`` dense ``γ`` of the batch.
-        tau: Temperature ``τ``.
-    """
-    z = F.normalize(z, dim=1)
-    similarity = torch.exp(z @ z.T / tau)
-    similarity = similarity * (1 - torch.eye(z.shape[0], device=z.device))
-    numerator = (target * similarity).sum(dim=1)
-    denominator = similarity.sum(dim=1)
-    has_positive = numerator > 0
-    if not bool(has_positive.any()):
-        return z.sum() * 0.0
-    return -torch.log(numerator[has_positive] / denominator[has_positive]).mean()
-
-
-class GraphMLP(nn.Module):
-    """GraphMLP baseline (Hu et al. 2021), as re-implemented in the Cold Brew code.
-
-    ``x → MLP(d → 256 → 256) = z`` feeds both a linear classifier and the neighbour-contrastive loss
-    (:func:`neighbor_contrastive_loss`), so the graph shapes the embedding during training only; at
-    inference the model needs features alone.
-
-    Args:
-        in_channels: Feature width.
-        out_channels: Number of classes.
-        hidden_channels: Width of ``z`` (256 in the GraphMLP paper).
-        dropout: Dropout (0.6 in the GraphMLP paper).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 256, dropout: float = 0.6) -> None:
-        super().__init__()
-        self.encoder = FeatureMLP(in_channels, hidden_channels, hidden_channels, num_layers=2, dropout=dropout)
-        self.classifier = nn.Linear(hidden_channels, out_channels)
-
-    def reset_parameters(self) -> None:
-        self.encoder.reset_parameters()
-        self.classifier.reset_parameters()
-
-    def forward(self, x: Tensor, return_embedding: bool = False) -> Tensor | tuple[Tensor, Tensor]:
-        z = self.encoder(x)
-        logits = self.classifier(z)
-        return (logits, z) if return_embedding else logits
-

@@ -18,15 +18,22 @@ In both rules the isolated nodes lose every edge for training and testing alike 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
 
-__all__ = ["DegreeSplit", "node_degrees", "isolate_nodes", "degree_split", "label_split", "SPLIT_RULES", "LABEL_SPLITS"]
+__all__ = [
+    "DegreeSplit", "node_degrees", "isolate_nodes", "degree_split", "label_split", "SplitRule", "LabelSplit", "SPLIT_RULES", "LABEL_SPLITS",
+]
 
-SPLIT_RULES = ("paper", "official")
-LABEL_SPLITS = ("auto", "first_n", "public", "random")
+#: The degree-split rules (module docstring).
+SplitRule = Literal["paper", "official"]
+#: The label-split rules (:func:`label_split`).
+LabelSplit = Literal["auto", "first_n", "public", "random"]
+SPLIT_RULES: tuple[str, ...] = get_args(SplitRule)
+LABEL_SPLITS: tuple[str, ...] = get_args(LabelSplit)
 
 
 @dataclass
@@ -114,7 +121,7 @@ def _official_split(edge_index: np.ndarray, num_nodes: int) -> DegreeSplit:
     return DegreeSplit(isolated, tail, head, isolate_nodes(edge_index, isolated), "official")
 
 
-def degree_split(edge_index: np.ndarray, num_nodes: int, rule: str = "paper", fraction: float = 0.1, seed: int = 0) -> DegreeSplit:
+def degree_split(edge_index: np.ndarray, num_nodes: int, rule: SplitRule = "paper", fraction: float = 0.1, seed: int = 0) -> DegreeSplit:
     """Build the isolation / tail / head split of a graph.
 
     Args:
@@ -141,7 +148,7 @@ def degree_split(edge_index: np.ndarray, num_nodes: int, rule: str = "paper", fr
 
 def label_split(
     y: np.ndarray,
-    rule: str = "auto",
+    rule: LabelSplit = "auto",
     *,
     train_mask: np.ndarray | None = None,
     val_mask: np.ndarray | None = None,

@@ -1,21 +1,17 @@
-"""Graphs for Cold Brew: the embedded synthetic graph and Planetoid-format folders of any name.
+"""The embedded dataset of Cold Brew: a seeded synthetic graph in the setting of the paper.
 
-* :func:`make_cold_start_graph` generates, from a seed, a graph whose degrees follow a power law (so a long
-  tail of nodes has one or two neighbours) and whose bag-of-words features are correlated with the labels,
-  but noisily, so that neighbourhoods help and nodes that lose them suffer: the setting of the paper.
-* :func:`load_planetoid_graph` reads ``ind.<name>.*`` files of any name through
-  :func:`iclr22.data.load_planetoid` (PyG's rules and public split).
+:func:`make_cold_start_graph` generates, from a seed, a graph whose degrees follow a power law (so a long
+tail of nodes has one or two neighbours) and whose bag-of-words features are correlated with the labels,
+but noisily, so that neighbourhoods help and nodes that lose them suffer.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from iclr22.data.graphs import Graph, edge_index_from_pairs, load_planetoid
+from iclr22.data.graphs import Graph, edge_index_from_pairs
 
-__all__ = ["make_cold_start_graph", "load_planetoid_graph", "row_normalize"]
+__all__ = ["make_cold_start_graph"]
 
 
 def make_cold_start_graph(
@@ -68,25 +64,3 @@ def make_cold_start_graph(
         words = rng.choice(num_features, size=counts[node], p=word_distribution[node])
         x[node, words] = 1.0
     return Graph(x=x, edge_index=edge_index, y=labels.astype(np.int64), name="synthetic", class_names=[f"class{c}" for c in range(num_classes)])
-
-
-def row_normalize(x: np.ndarray) -> np.ndarray:
-    """Divide every row of ``x`` by its sum (rows summing to 0 stay 0), as PyG's ``NormalizeFeatures``.
-
-    The official Cold Brew loader applies ``T.NormalizeFeatures()`` to every dataset, so every model sees
-    bag-of-words rows that sum to one. Besides matching the code, it changes training dynamics: with
-    Adam at lr 0.005 the GCN and the teacher converge over hundreds of epochs instead of tens, which is
-    what lets the teacher's structural embeddings shrink (eq. 3) before the epoch is chosen.
-    """
-    x = np.asarray(x, dtype=np.float32)
-    sums = x.sum(axis=1, keepdims=True)
-    return np.divide(x, sums, out=np.zeros_like(x), where=sums != 0)
-
-
-def load_planetoid_graph(data_dir: str | Path, name: str) -> Graph:
-    """Read ``<data_dir>/ind.<name>.*`` (Planetoid format, any ``name``) with the public split.
-
-    Raises:
-        DataError: a file is missing or malformed (the message names it).
-    """
-    return load_planetoid(data_dir, name)
