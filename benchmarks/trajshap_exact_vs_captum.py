@@ -13,10 +13,10 @@ import time
 import numpy as np
 import torch
 
-from iclr22.trajshap.attribution import TrajectoryShapley
+from iclr22.trajshap.estimator import TrajectoryShapley
 from iclr22.trajshap.model import InteractionPredictor, trajectory_errors
 from iclr22.trajshap.scenes import SceneBatch, build_samples
-from iclr22.trajshap.simulate import simulate_scenes
+from iclr22.trajshap.synthetic import simulate_scenes
 
 
 def main(num_scenes: int = 20, neighbours: int = 4) -> None:
@@ -30,12 +30,12 @@ def main(num_scenes: int = 20, neighbours: int = 4) -> None:
     model = InteractionPredictor(modes=20, hidden=64, scale=0.5).eval()
     print(f"{len(batch)} scenes, {1 + neighbours} players each (past + {neighbours} neighbours), InteractionPredictor, value = -minADE")
 
-    explainer = TrajectoryShapley(model, estimator="exact", random_agent=False)
-    explainer.explain(batch, show_progress=False)  # warm-up: the first call pays torch's one-off set-up
+    explainer = TrajectoryShapley(model, estimator="exact", random_agent=False, verbose=False).fit()
+    explainer.explain(batch)  # warm-up: the first call pays torch's one-off set-up
     ours_times = []
     for _ in range(5):
         started = time.perf_counter()
-        ours = explainer.explain(batch, show_progress=False)
+        ours = explainer.explain(batch)
         ours_times.append(time.perf_counter() - started)
     # Median of five: one batched call is short enough that scheduler noise would dominate a single timing.
     ours_s = float(np.median(ours_times))

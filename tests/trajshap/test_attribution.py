@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.trajshap.attribution import TrajectoryShapley, trajectory_shapley
+from iclr22.core.estimator import NotFittedError
+from iclr22.trajshap.estimator import TrajectoryShapley, trajectory_shapley
 from iclr22.trajshap.model import ConstantVelocity, InteractionPredictor, Prediction, trajectory_errors
 from iclr22.trajshap.scenes import SceneBatch
 
@@ -33,7 +34,7 @@ def _model(seed: int = 0) -> InteractionPredictor:
 def test_exact_values_equal_captum_shapley_values():
     captum_attr = pytest.importorskip("captum.attr")
     model, batch = _model(), _batch(size=1)
-    ours = TrajectoryShapley(model, metric="ade", estimator="exact", random_agent=False).explain(batch).values[0]
+    ours = TrajectoryShapley(model, metric="ade", estimator="exact", random_agent=False).fit().explain(batch).values[0]
 
     def value(past, neighbours, mask):
         prediction = model(SceneBatch(past, neighbours, mask, batch.future.expand(past.shape[0], -1, -1)))
@@ -80,7 +81,7 @@ def test_zero_removal_cuts_edges_and_aggregation_takes_the_max():
 
     batch = _batch(size=2, neighbours=2)
     batch.future = (batch.neighbours[:, 0, -1] - batch.neighbours[:, 0, -2])[:, None] * torch.arange(1, 13).view(1, 12, 1)
-    attributions = TrajectoryShapley(follow_first_neighbour, estimator="exact", random_agent=False).explain(batch)
+    attributions = TrajectoryShapley(follow_first_neighbour, estimator="exact", random_agent=False).fit().explain(batch)
     for values in attributions.values:
         assert values[1] > 0 and values[0] == pytest.approx(0) and values[2] == pytest.approx(0)
     np.testing.assert_allclose(attributions.interaction, [v[1] for v in attributions.values])
@@ -91,27 +92,29 @@ def test_zero_removal_cuts_edges_and_aggregation_takes_the_max():
 
 def test_permutation_and_banzhaf_estimators_run_on_trajectories():
     model, batch = _model(2), _batch()
-    exact = TrajectoryShapley(model, estimator="exact", random_agent=False).explain(batch)
-    sampled = TrajectoryShapley(model, estimator="permutation", num_permutations=200, random_agent=False).explain(batch)
+    exact = TrajectoryShapley(model, estimator="exact", random_agent=False).fit().explain(batch)
+    sampled = TrajectoryShapley(model, estimator="permutation", num_permutations=200, random_agent=False).fit().explain(batch)
     for e, s, err in zip(exact.values, sampled.values, sampled.stderr):
         assert np.all(np.abs(e - s) <= 5 * err + 1e-6)
-    banzhaf = TrajectoryShapley(model, estimator="banzhaf", random_agent=False).explain(batch)
+    banzhaf = TrajectoryShapley(model, estimator="banzhaf", random_agent=False).fit().explain(batch)
     assert banzhaf.estimators_used == {"banzhaf": 6}
 
 
 def test_user_predictor_returning_a_tensor_and_bad_inputs():
     batch = _batch()
     single = lambda b: b.past[:, -1:, :].expand(-1, 12, -1) * 0  # noqa: E731  a (B, T, 2) tensor
-    attributions = TrajectoryShapley(single, random_agent=False).explain(batch)
+    attributions = TrajectoryShapley(single, random_agent=False).fit().explain(batch)
     np.testing.assert_allclose(attributions.past, 0.0)
     assert Prediction.of(torch.zeros(2, 12, 2)).modes.shape == (2, 1, 12, 2)
-    with pytest.raises(ConfigError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         TrajectoryShapley(single).explain(batch)
+    with pytest.raises(ConfigError, match="fit"):
+        TrajectoryShapley(single).fit()  # a random agent needs a pool
     with pytest.raises(ConfigError, match="probabilistic"):
-        TrajectoryShapley(single, metric="nll", random_agent=False).explain(batch)
+        TrajectoryShapley(single, metric="nll", random_agent=False).fit().explain(batch)
     bad = _batch()
     bad.past[0, 0, 0] = float("nan")
     with pytest.raises(DataError, match="NaN"):
-        TrajectoryShapley(single, random_agent=False).explain(bad)
+        TrajectoryShapley(single, random_agent=False).fit().explain(bad)
     with pytest.raises(ConfigError, match="removal"):
-        TrajectoryShapley(single, removal="mean", random_agent=False).explain(batch)
+        TrajectoryShapley(single, removal="mean", random_agent=False).fit()  # checked in fit, not in __init__

@@ -6,7 +6,7 @@ import pytest
 
 from iclr22.cli import main
 from iclr22.core.results import read_metrics
-from iclr22.trajshap.simulate import simulate_scenes, write_scene
+from iclr22.trajshap.synthetic import simulate_scenes, write_scene
 
 
 def _one_line_error(capsys) -> str:
@@ -59,3 +59,22 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     assert "gan" in _one_line_error(capsys)
     assert main(["run", "trajshap", "--dataset", "ethucy", "--data-dir", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "all_data" in _one_line_error(capsys)
+
+
+def test_help_lists_options_with_types_and_defaults(capsys):
+    assert main(["run", "trajshap", "--help"]) == 0
+    out = capsys.readouterr().out
+    for line in ("epochs (int, default 40)", "num_coalitions (int, default 10)", "max_train_samples (int, default 0)", "test_scene (str, default eth)"):
+        assert line in out
+    assert "'exact' | 'permutation' | 'banzhaf' | 'exact_banzhaf' | 'auto'" in out
+
+
+def test_bad_set_values_exit_2_naming_the_option(tmp_path, capsys):
+    assert main(["run", "trajshap", "--quick", "--out", str(tmp_path / "o"), "--set", "epochs=abc"]) == 2
+    assert "epochs" in _one_line_error(capsys)
+    assert main(["run", "trajshap", "--quick", "--out", str(tmp_path / "o"), "--set", "models=nosuch"]) == 2
+    assert "nosuch" in _one_line_error(capsys)
+    assert main(["run", "trajshap", "--quick", "--out", str(tmp_path / "o"), "--set", "architecture=lstm"]) == 2
+    assert "models" in _one_line_error(capsys)
+    assert main(["run", "trajshap", "--quick", "--out", str(tmp_path / "o"), "--set", "sim_regimes=alone"]) == 2
+    assert "social" in _one_line_error(capsys)

@@ -11,7 +11,7 @@ from scipy.stats import multivariate_normal
 
 from iclr22.trajshap.model import LOG_PROB_MAX, ConstantVelocity, InteractionPredictor, LSTMPredictor, Prediction, trajectory_errors
 from iclr22.trajshap.scenes import SceneBatch, build_samples
-from iclr22.trajshap.simulate import simulate_scenes
+from iclr22.trajshap.synthetic import simulate_scenes
 from iclr22.trajshap.train import evaluate_predictor, fit_predictor, position_scale
 
 
@@ -61,7 +61,10 @@ def test_training_is_deterministic_and_resumable(tmp_path):
     def fit(epochs: int, path) -> InteractionPredictor:
         torch.manual_seed(0)
         model = InteractionPredictor(modes=4, hidden=24, scale=scale)
-        fit_predictor(model, train, None, epochs=epochs, batch_size=128, lr=3e-3, checkpoint_path=path, seed=0)
+        fit_predictor(
+            model, train, None, epochs=epochs, batch_size=128, lr=3e-3, weight_decay=0.0, patience=None, augment=True, wta_weight=1.0,
+            checkpoint_path=path, seed=0,
+        )
         return model.eval()
 
     full = fit(3, tmp_path / "a.pt")

@@ -12,7 +12,7 @@ import torch
 from iclr22.core.errors import DataError
 from iclr22.data.trajectories import load_ethucy, read_trajectory_file
 from iclr22.trajshap.scenes import build_samples
-from iclr22.trajshap.simulate import simulate_scenes, write_scene
+from iclr22.trajshap.synthetic import simulate_scenes, write_scene
 
 
 def _write(tmp_path, text: str, name: str = "scene.txt"):

@@ -4,7 +4,8 @@ Which inputs does a trajectory predictor actually use? The players are the targe
 neighbour and a random agent from another scene; the value of a coalition is the predictor's
 performance on the ground truth with only those inputs present.
 
-    >>> from iclr22.trajshap import TrajectoryShapley, InteractionPredictor, build_samples
+    >>> from iclr22.trajshap import TrajectoryPredictor, TrajectoryShapley, build_samples
+    >>> model = TrajectoryPredictor("interaction").fit(train, X_val=val)
     >>> attributions = TrajectoryShapley(model, metric="ade").fit(train).explain(test)
     >>> attributions.summary()
 
@@ -18,7 +19,7 @@ from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exp
 SPEC = MethodSpec(
     name="trajshap",
     paper="Makansi et al., You Mostly Walk Alone: Analyzing Feature Attribution in Trajectory Prediction (ICLR 2022)",
-    entry="iclr22.trajshap.experiment:run",
+    entry="iclr22.trajshap.experiment:EXPERIMENT",
     datasets=(
         DatasetSpec("sim", "seeded crowd simulator: a social regime (leaders, followers, avoidance) and an alone regime"),
         DatasetSpec("ethucy", "ETH/UCY pedestrians, leave-one-scene-out (--set test_scene=eth|hotel|univ|zara1|zara2)", "trajectories/ethucy"),
@@ -40,9 +41,10 @@ SPEC = MethodSpec(
 )
 
 _EXPORTS = {
-    "TrajectoryShapley": "attribution",
-    "Attributions": "attribution",
-    "trajectory_shapley": "attribution",
+    "TrajectoryShapley": "estimator",
+    "TrajectoryPredictor": "estimator",
+    "Attributions": "estimator",
+    "trajectory_shapley": "estimator",
     "exact_shapley": "shapley",
     "exact_banzhaf": "shapley",
     "permutation_shapley": "shapley",
@@ -55,8 +57,9 @@ _EXPORTS = {
     "InteractionPredictor": "model",
     "SceneBatch": "scenes",
     "build_samples": "scenes",
-    "simulate_scenes": "simulate",
-    "write_scene": "simulate",
+    "build_predictor": "model",
+    "simulate_scenes": "synthetic",
+    "write_scene": "synthetic",
     "fit_predictor": "train",
     "evaluate_predictor": "train",
     "position_scale": "train",

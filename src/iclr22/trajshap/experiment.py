@@ -8,111 +8,134 @@ Datasets:
     ethucy     ETH/UCY, leave-one-scene-out (``--set test_scene=eth|hotel|univ|zara1|zara2``).
     trajfiles  ``DIR/train/*.txt``, ``DIR/test/*.txt`` (optional ``DIR/val/*.txt``), rows
                ``frame agent_id x y [type]``; ``--set context_types=BALL`` makes those agents neighbours only.
+
+The hyperparameters are :class:`~iclr22.trajshap.estimator.TrajectoryShapley`'s (the attribution) and
+:class:`~iclr22.trajshap.estimator.TrajectoryPredictor`'s (the predictors); :class:`RunOptions` adds the
+data and which predictors to run. Each model of ``models`` is trained and explained on every split of the
+data (one per simulator regime); the rows of the regimes after the social one are added by the report.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+from sklearn.base import clone
 
 from iclr22.core.errors import ConfigError
-from iclr22.core.experiment import ExperimentResult, RunContext
+from iclr22.core.experiment import Experiment, Report, RunContext
+from iclr22.core.options import options_of
 from iclr22.core.results import new_figure, save_figure
-from iclr22.trajshap.attribution import METRICS, REMOVALS, Attributions, TrajectoryShapley
-from iclr22.trajshap.model import ConstantVelocity, InteractionPredictor, LSTMPredictor
 from iclr22.data.trajectories import load_ethucy, load_trajectory_folder
+from iclr22.trajshap.estimator import ARCHITECTURES, Attributions, TrajectoryPredictor, TrajectoryShapley
 from iclr22.trajshap.scenes import SceneBatch, build_samples
-from iclr22.trajshap.shapley import ESTIMATORS
-from iclr22.trajshap.simulate import REGIMES, simulate_scenes
-from iclr22.trajshap.train import evaluate_predictor, fit_predictor, position_scale
-
-DEFAULTS: dict[str, Any] = {
-    # samples (the paper: 8 observed, 12 predicted steps; Trajectron++ pedestrian radius 3 m)
-    "obs_len": 8,
-    "pred_len": 12,
-    "radius": 3.0,
-    "max_neighbours": 16,
-    "test_scene": "eth",
-    "context_types": [],
-    "max_train_samples": 0,
-    # predictors
-    "models": ["cv", "lstm", "interaction"],
-    "modes": 20,
-    "hidden": 64,
-    # Trajectron++ trains a fixed number of epochs; we do too and keep the best validation state
-    # (patience 0 = no early stopping): the interaction model's validation error plateaus for several
-    # epochs before it learns to read its neighbours, and early stopping cut it off there.
-    "epochs": 40,
-    "batch_size": 256,
-    "lr": 2e-3,
-    "patience": 0,
-    "wta_weight": 1.0,
-    "augment": True,
-    # attribution
-    "metric": "ade",
-    "removal": "zero",
-    "estimator": "auto",
-    "max_exact_players": 12,
-    "num_permutations": 64,
-    "banzhaf": True,
-    "banzhaf_coalitions": 10,
-    "shapley_samples": 300,
-    "random_agent": True,
-    # simulator
-    "sim_regimes": ["social", "alone"],
-    "sim_train_scenes": 60,
-    "sim_val_scenes": 10,
-    "sim_test_scenes": 20,
-    "sim_frames": 40,
-}
-
-QUICK: dict[str, Any] = {
-    "epochs": 2,
-    "hidden": 32,
-    "modes": 6,
-    "max_train_samples": 800,
-    "shapley_samples": 30,
-    "num_permutations": 16,
-    "sim_train_scenes": 4,
-    "sim_val_scenes": 2,
-    "sim_test_scenes": 2,
-}
-
-CHOICES = {"metric": METRICS, "removal": REMOVALS, "estimator": ESTIMATORS}
+from iclr22.trajshap.synthetic import Regime, simulate_scenes
 
 #: Paper, Table 1 (second-hand, see docs/methods/trajshap.md): Trajectron++ on ETH-UCY, best-of-20, metres.
 PAPER_ETHUCY = {"interaction": {"ade": 0.30, "fde": 0.51, "ade_no_neighbours": 0.31, "fde_no_neighbours": 0.52}}
 
-MODEL_NAMES = ("cv", "lstm", "interaction")
+#: The predictors of the table, in the order they are run by default.
+MODEL_NAMES = ARCHITECTURES
 
 
-def _load_splits(ctx: RunContext, cfg: dict[str, Any]) -> dict[str, tuple[SceneBatch, SceneBatch | None, SceneBatch]]:
-    """``{suffix: (train, val, test)}``: one split per simulator regime, one for real data."""
-    cut = dict(obs_len=cfg["obs_len"], pred_len=cfg["pred_len"], radius=cfg["radius"], max_neighbours=cfg["max_neighbours"])
+@dataclass
+class RunOptions:
+    """The run options of ``iclr22 run trajshap`` (the samples, the simulator, what is explained).
+
+    Args:
+        models: Predictors to train and analyse: cv, lstm, interaction.
+        obs_len: Observed steps per sample (the paper: 8).
+        pred_len: Predicted steps per sample (the paper: 12).
+        radius: Neighbourhood radius in the data's unit (Trajectron++'s pedestrian radius: 3 m).
+        max_neighbours: At most this many neighbours per sample, nearest first.
+        test_scene: The held-out ETH/UCY scene (dataset ethucy): eth, hotel, univ, zara1 or zara2.
+        context_types: Agent types that are neighbours only, never targets (dataset trajfiles).
+        max_train_samples: Subsample the training samples to this many (0: all).
+        shapley_samples: Test samples explained (a seeded subset); the prediction metrics use all.
+        banzhaf: Also run the official code's Banzhaf estimator (the banzhaf_* metrics).
+        sim_regimes: Simulator regimes: social (rows cv, lstm, interaction) and alone (rows *_alone).
+        sim_train_scenes: Simulated training scenes per regime.
+        sim_val_scenes: Simulated validation scenes per regime.
+        sim_test_scenes: Simulated test scenes per regime.
+        sim_frames: Frames per simulated scene.
+    """
+
+    models: list[str] = field(default_factory=lambda: list(MODEL_NAMES))
+    obs_len: int = 8
+    pred_len: int = 12
+    radius: float = 3.0
+    max_neighbours: int = 16
+    test_scene: str = "eth"
+    context_types: list[str] = field(default_factory=list)
+    max_train_samples: int = 0
+    shapley_samples: int = 300
+    banzhaf: bool = True
+    sim_regimes: list[Regime] = field(default_factory=lambda: ["social", "alone"])
+    sim_train_scenes: int = 60
+    sim_val_scenes: int = 10
+    sim_test_scenes: int = 20
+    sim_frames: int = 40
+
+
+@dataclass
+class Split:
+    """One train / validation / test split, and the test samples that are explained."""
+
+    label: str
+    suffix: str
+    train: SceneBatch
+    val: SceneBatch | None
+    test: SceneBatch
+    explained: SceneBatch
+
+
+@dataclass
+class Data:
+    """One seed's splits and, filled by :func:`fit_and_score`, every row, attribution and timing."""
+
+    splits: list[Split]
+    notes: list[str]
+    rows: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    attributions: dict[str, Attributions] = field(default_factory=dict)
+    timings: dict[str, str] = field(default_factory=dict)
+
+
+def check(ctx: RunContext, options: dict[str, Any]) -> None:
+    """Rules across options, before any data is read."""
+    for name in ("architecture", "predictor"):
+        if name in ctx.overrides:
+            raise ConfigError(f"option '{name}' is set by the experiment for each model; choose the predictors with --set models=...")
+    for name, lowest in (("obs_len", 2), ("pred_len", 1), ("max_neighbours", 0), ("max_train_samples", 0), ("shapley_samples", 1)):
+        if options[name] < lowest:
+            raise ConfigError(f"option '{name}' must be at least {lowest}, got {options[name]}")
     if ctx.dataset == "sim":
-        regimes = list(cfg["sim_regimes"])
-        unknown = [r for r in regimes if r not in REGIMES]
-        if unknown or not regimes:
-            raise ConfigError(f"sim_regimes must name some of {', '.join(REGIMES)}, got {regimes}")
-        splits = {}
-        for k, regime in enumerate(regimes):
+        if "social" not in options["sim_regimes"]:
+            raise ConfigError(f"sim_regimes must include 'social' (its rows are cv, lstm, interaction; the alone regime's are *_alone), got {options['sim_regimes']}")
+        for name in ("sim_train_scenes", "sim_val_scenes", "sim_test_scenes", "sim_frames"):
+            if options[name] < 1:
+                raise ConfigError(f"option '{name}' must be at least 1, got {options[name]}")
+
+
+def _splits(ctx: RunContext, options: dict[str, Any]) -> list[tuple[str, str, SceneBatch, SceneBatch | None, SceneBatch]]:
+    """``(label, suffix, train, val, test)``: one split per simulator regime, one for real data."""
+    cut = dict(obs_len=options["obs_len"], pred_len=options["pred_len"], radius=options["radius"], max_neighbours=options["max_neighbours"])
+    if ctx.dataset == "sim":
+        splits = []
+        for k, regime in enumerate(dict.fromkeys(options["sim_regimes"])):
             base = 1000 * ctx.seed + 10 * k
-            make = lambda n, off: build_samples(simulate_scenes(n, regime, seed=base + off, num_frames=cfg["sim_frames"]), **cut)  # noqa: E731
+            make = lambda n, off: build_samples(simulate_scenes(n, regime, seed=base + off, num_frames=options["sim_frames"]), **cut)  # noqa: E731
             suffix = "" if regime == "social" else f"_{regime}"
-            splits[suffix] = (make(cfg["sim_train_scenes"], 1), make(cfg["sim_val_scenes"], 2), make(cfg["sim_test_scenes"], 3))
+            splits.append((regime, suffix, make(options["sim_train_scenes"], 1), make(options["sim_val_scenes"], 2), make(options["sim_test_scenes"], 3)))
         return splits
     root = ctx.require_data_dir("ETH/UCY all_data/ train/ val/" if ctx.dataset == "ethucy" else "train/*.txt and test/*.txt")
     if ctx.dataset == "ethucy":
-        scenes = load_ethucy(root, cfg["test_scene"])
+        scenes = load_ethucy(root, options["test_scene"])
     elif ctx.dataset == "trajfiles":
         scenes = load_trajectory_folder(root)
-        cut["context_types"] = [str(t) for t in cfg["context_types"]]
+        cut["context_types"] = [str(t) for t in options["context_types"]]
     else:
         raise ConfigError(f"trajshap does not know dataset {ctx.dataset!r}")
     train = build_samples(scenes.train, **cut)
@@ -122,7 +145,7 @@ def _load_splits(ctx: RunContext, cfg: dict[str, Any]) -> dict[str, tuple[SceneB
         order = np.random.default_rng(ctx.seed).permutation(len(train))
         held = max(1, len(train) // 10)
         val, train = train.index(order[:held]), train.index(order[held:])
-    return {"": (train, val, test)}
+    return [(ctx.dataset, "", train, val, test)]
 
 
 def _subsample(batch: SceneBatch, limit: int, seed: int) -> SceneBatch:
@@ -131,119 +154,125 @@ def _subsample(batch: SceneBatch, limit: int, seed: int) -> SceneBatch:
     return batch.index(np.sort(np.random.default_rng(seed).choice(len(batch), limit, replace=False)))
 
 
-def _make_model(name: str, cfg: dict[str, Any], scale: float) -> torch.nn.Module:
-    if name == "cv":
-        return ConstantVelocity(cfg["pred_len"], cfg["modes"])
-    if name == "lstm":
-        return LSTMPredictor(cfg["pred_len"], cfg["modes"], cfg["hidden"], scale)
-    if name == "interaction":
-        return InteractionPredictor(cfg["pred_len"], cfg["modes"], cfg["hidden"], scale)
-    raise ConfigError(f"unknown model {name!r} in models; choose from {', '.join(MODEL_NAMES)}")
-
-
-def _explain(model: torch.nn.Module, train: SceneBatch, explained: SceneBatch, cfg: dict[str, Any], seed: int, estimator: str) -> Attributions:
-    explainer = TrajectoryShapley(
-        model,
-        metric=cfg["metric"] if cfg["metric"] != "nll" or not isinstance(model, ConstantVelocity) else "ade",
-        removal=cfg["removal"],
-        estimator=estimator,
-        random_agent=cfg["random_agent"],
-        max_exact_players=cfg["max_exact_players"],
-        num_permutations=cfg["num_permutations"],
-        num_coalitions=cfg["banzhaf_coalitions"],
-        seed=seed,
-    )
-    return explainer.fit(train).explain(explained)
-
-
-def run(ctx: RunContext) -> ExperimentResult:
-    cfg = ctx.config(DEFAULTS, quick=QUICK, choices=CHOICES)
-    for name in cfg["models"]:
-        if name not in MODEL_NAMES:
-            raise ConfigError(f"unknown model {name!r} in models; choose from {', '.join(MODEL_NAMES)}")
-    if cfg["shapley_samples"] < 1:
-        raise ConfigError(f"shapley_samples must be at least 1, got {cfg['shapley_samples']}")
-    splits = _load_splits(ctx, cfg)
-    # checkpoints are named by the options that shape training, so a rerun with other options never resumes a stale model
-    config_tag = hashlib.sha1(json.dumps({k: cfg[k] for k in sorted(cfg)}, default=str).encode()).hexdigest()[:10]
-    results: dict[str, dict[str, float | None]] = {}
-    attributions: dict[str, Attributions] = {}
-    tests: dict[str, SceneBatch] = {}
-    notes: list[str] = []
-    timings: list[str] = []
-    for suffix, (train, val, test) in splits.items():
-        train = _subsample(train, cfg["max_train_samples"], ctx.seed)
-        explained = _subsample(test, cfg["shapley_samples"], ctx.seed + 1)
-        scale = position_scale(train)
-        label = suffix.lstrip("_") or ("social" if ctx.dataset == "sim" else ctx.dataset)
+def load_data(ctx: RunContext, options: dict[str, Any]) -> Data:
+    """The splits of one seed, the training samples subsampled and the explained test samples drawn."""
+    splits, notes = [], []
+    for label, suffix, train, val, test in _splits(ctx, options):
+        train = _subsample(train, options["max_train_samples"], ctx.seed)
+        explained = _subsample(test, options["shapley_samples"], ctx.seed + 1)
         notes.append(
             f"{label}: {len(train)} training, {len(val) if val is not None else 0} validation and {len(test)} test samples "
-            f"(mean {float(test.num_neighbours.float().mean()):.2f} neighbours within radius {cfg['radius']:g}); "
+            f"(mean {float(test.num_neighbours.float().mean()):.2f} neighbours within radius {options['radius']:g}); "
             f"attributions on {len(explained)} test samples."
         )
-        for name in cfg["models"]:
-            key = name + suffix
-            torch.manual_seed(ctx.seed)
-            model = _make_model(name, cfg, scale)
-            started = time.perf_counter()
-            if name != "cv":
-                fit_predictor(
-                    model,
-                    train,
-                    val,
-                    epochs=cfg["epochs"],
-                    batch_size=cfg["batch_size"],
-                    lr=cfg["lr"],
-                    patience=cfg["patience"],
-                    augment=cfg["augment"],
-                    wta_weight=cfg["wta_weight"],
-                    checkpoint_path=ctx.checkpoint_dir / f"{key}-{config_tag}.pt",
-                    seed=ctx.seed,
-                    desc=f"train {key}",
-                )
-            model.eval()
-            trained = time.perf_counter()
-            with_nb = evaluate_predictor(model, test)
-            without_nb = evaluate_predictor(model, test, without_neighbours=True)
-            row: dict[str, float | None] = {
-                "ade": with_nb["ade"],
-                "fde": with_nb["fde"],
-                "ade_no_neighbours": without_nb["ade"],
-                "fde_no_neighbours": without_nb["fde"],
-                "nll": with_nb.get("nll"),
-            }
-            shap = _explain(model, train, explained, cfg, ctx.seed, cfg["estimator"])
-            summary = shap.summary()
-            row.update({"shap_past": summary["past"], "shap_interaction": summary["interaction"], "shap_random": summary.get("random")})
-            if cfg["banzhaf"]:
-                official = _explain(model, train, explained, cfg, ctx.seed, "banzhaf").summary()
-                row.update({"banzhaf_past": official["past"], "banzhaf_interaction": official["interaction"], "banzhaf_random": official.get("random")})
-            results[key] = row
-            attributions[key] = shap
-            tests[key] = explained
-            timings.append(f"{key}: train {trained - started:.0f} s, attribution {time.perf_counter() - trained:.0f} s ({shap.estimators_used})")
-    metric_name = {"ade": "minADE", "fde": "minFDE", "nll": "NLL"}[cfg["metric"]]
-    if cfg["metric"] == "nll" and "cv" in cfg["models"]:
+        splits.append(Split(label, suffix, train, val, test, explained))
+    return Data(splits, notes)
+
+
+_PREDICTOR_OPTIONS = [name for name in options_of(TrajectoryPredictor) if name != "architecture"]
+_SHAPLEY_OPTIONS = [name for name in options_of(TrajectoryShapley) if name != "predictor"]
+
+
+def _predictor(architecture: str):
+    def make(options: dict[str, Any], data: Data, ctx: RunContext) -> TrajectoryPredictor:
+        return TrajectoryPredictor(architecture, **{k: options[k] for k in _PREDICTOR_OPTIONS}, seed=ctx.seed)
+
+    return make
+
+
+def _explain(predictor: TrajectoryPredictor, split: Split, options: dict[str, Any], seed: int, estimator: str) -> Attributions:
+    params = {k: options[k] for k in _SHAPLEY_OPTIONS}
+    if params["metric"] == "nll" and predictor.architecture == "cv":  # no likelihood: minADE instead
+        params["metric"] = "ade"
+    explainer = TrajectoryShapley(predictor, **{**params, "estimator": estimator}, seed=seed, device=predictor.device, verbose=predictor.verbose)
+    return explainer.fit(split.train).explain(split.explained)
+
+
+def fit_and_score(name: str, model: TrajectoryPredictor, data: Data, ctx: RunContext, options: dict[str, Any]) -> dict[str, float | None]:
+    """Train ``model`` on every split, score it with and without neighbours, and explain it; returns the
+    row of the first (social / real-data) split, the others' rows go to ``data.rows``."""
+    for k, split in enumerate(data.splits):
+        key = name + split.suffix
+        predictor = model if k == 0 else clone(model)
+        predictor.set_params(checkpoint_dir=str(ctx.model_checkpoint_dir(name) / split.label))
+        started = time.perf_counter()
+        predictor.fit(split.train, X_val=split.val)
+        trained = time.perf_counter()
+        with_nb = predictor.evaluate(split.test)
+        without_nb = predictor.evaluate(split.test, without_neighbours=True)
+        row: dict[str, float | None] = {
+            "ade": with_nb["ade"],
+            "fde": with_nb["fde"],
+            "ade_no_neighbours": without_nb["ade"],
+            "fde_no_neighbours": without_nb["fde"],
+            "nll": with_nb.get("nll"),
+        }
+        shap = _explain(predictor, split, options, ctx.seed, options["estimator"])
+        summary = shap.summary()
+        row.update({"shap_past": summary["past"], "shap_interaction": summary["interaction"], "shap_random": summary.get("random")})
+        if options["banzhaf"]:
+            official = _explain(predictor, split, options, ctx.seed, "banzhaf").summary()
+            row.update({"banzhaf_past": official["past"], "banzhaf_interaction": official["interaction"], "banzhaf_random": official.get("random")})
+        data.rows[key] = row
+        data.attributions[key] = shap
+        data.timings[key] = f"{key}: train {trained - started:.0f} s, attribution {time.perf_counter() - trained:.0f} s ({shap.estimators_used})"
+    return data.rows[name]  # check() makes the first row the social regime's (suffix "")
+
+
+def report(ctx: RunContext, options: dict[str, Any], data: Data, results: dict[str, dict[str, float | None]], fitted: dict[str, Any]) -> Report:
+    """The other regimes' rows, the notes, the attribution table and the figures."""
+    order = [name + split.suffix for split in data.splits for name in options["models"]]
+    table = {key: data.rows[key] for key in order}
+    attributions = {key: data.attributions[key] for key in order}
+    explained = {name + split.suffix: split.explained for split in data.splits for name in options["models"]}
+    notes = list(data.notes)
+    metric_name = {"ade": "minADE", "fde": "minFDE", "nll": "NLL"}[options["metric"]]
+    if options["metric"] == "nll" and "cv" in options["models"]:
         notes.append("cv has no likelihood: its attributions use minADE while the other models' use NLL.")
     notes.append(
-        f"Attribution values are in {metric_name} units ({cfg['removal']} removal, {cfg['estimator']} estimator): phi > 0 means the "
+        f"Attribution values are in {metric_name} units ({options['removal']} removal, {options['estimator']} estimator): phi > 0 means the "
         f"input lowers the error. shap_interaction is the max over a sample's real neighbours (0 without neighbours), "
-        f"banzhaf_* the official code's Bernoulli(1/2) estimator with {cfg['banzhaf_coalitions']} coalitions per player."
+        f"banzhaf_* the official code's Bernoulli(1/2) estimator with {options['num_coalitions']} coalitions per player."
     )
     figures: list[Path] = []
     if ctx.make_figures:
         # figure paths relative to the output folder, so report.md links work wherever it is read from
-        _plot_bars(results, attributions, ctx.out_dir / "attribution_bars.png", metric_name)
+        _plot_bars(table, attributions, ctx.out_dir / "attribution_bars.png", metric_name)
         figures.append(Path("attribution_bars.png"))
-        scene_key = next((k for k in ("interaction", *results) if k in attributions), None)
+        scene_key = next((k for k in ("interaction", *table) if k in attributions), None)
         if scene_key is not None:
-            if _plot_scene(attributions[scene_key], tests[scene_key], ctx.out_dir / f"scene_{scene_key}.png", scene_key) is not None:
+            if _plot_scene(attributions[scene_key], explained[scene_key], ctx.out_dir / f"scene_{scene_key}.png", scene_key) is not None:
                 figures.append(Path(f"scene_{scene_key}.png"))
     paper = PAPER_ETHUCY if ctx.dataset == "ethucy" else {}
     if paper:
         notes.append("Paper cells are Table 1's Trajectron++ averaged over the 5 ETH-UCY scenes (second-hand); ours is one held-out scene.")
-    sections = {"Attribution (dataset means)": _attribution_table(results), "Timings": "\n".join(f"- {t}" for t in timings)}
-    return ExperimentResult(results=results, paper=paper, config=cfg, figures=figures, notes=notes, sections=sections)
+    sections = {"Attribution (dataset means)": _attribution_table(table), "Timings": "\n".join(f"- {data.timings[k]}" for k in order)}
+    extra = {key: row for key, row in table.items() if key not in results}
+    return Report(figures=figures, notes=notes, sections=sections, paper=paper, results=extra)
+
+
+EXPERIMENT = Experiment(
+    estimator=TrajectoryShapley,
+    run_options=RunOptions,
+    load=load_data,
+    models={name: _predictor(name) for name in MODEL_NAMES},
+    evaluate=fit_and_score,
+    # no budget: the estimators' defaults are the settings of the records (40 epochs, 300 explained samples)
+    quick={
+        "epochs": 2,
+        "hidden": 32,
+        "modes": 6,
+        "max_train_samples": 800,
+        "shapley_samples": 30,
+        "num_permutations": 16,
+        "sim_train_scenes": 4,
+        "sim_val_scenes": 2,
+        "sim_test_scenes": 2,
+    },
+    report=report,
+    extra_options=[TrajectoryPredictor],
+    check=check,
+)
 
 
 def _attribution_table(results: dict[str, dict[str, float | None]]) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "LSTMPredictor",
     "InteractionPredictor",
     "LOG_PROB_MAX",
+    "build_predictor",
 ]
 
 #: Trajectron++ clamps the log-probability of the ground truth at 6 (``log_p_yt_xz_max``).
@@ -307,3 +308,14 @@ class InteractionPredictor(nn.Module):
         else:
             social = self.attention(target, self.edges(batch.past, batch.neighbours), batch.neighbour_mask)
         return self.decoder(torch.cat([target, social], dim=-1))
+
+
+def build_predictor(architecture: str, pred_len: int, modes: int, hidden: int, scale: float) -> nn.Module:
+    """A fresh predictor: ``"cv"`` (:class:`ConstantVelocity`), ``"lstm"`` or ``"interaction"``."""
+    if architecture == "cv":
+        return ConstantVelocity(pred_len, modes)
+    if architecture == "lstm":
+        return LSTMPredictor(pred_len, modes, hidden, scale)
+    if architecture == "interaction":
+        return InteractionPredictor(pred_len, modes, hidden, scale)
+    raise ValueError(f"unknown predictor architecture {architecture!r}; choose cv, lstm or interaction")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from math import factorial
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -39,6 +40,7 @@ __all__ = [
     "sampled_banzhaf",
     "estimate",
     "ESTIMATORS",
+    "EstimatorName",
 ]
 
 ValueFn = Callable[[np.ndarray], np.ndarray]
@@ -46,7 +48,9 @@ ValueFn = Callable[[np.ndarray], np.ndarray]
 #: Exact enumeration beyond this many players would need more than 2**20 coalitions per game.
 MAX_EXACT_PLAYERS = 20
 
-ESTIMATORS = ("exact", "permutation", "banzhaf", "exact_banzhaf", "auto")
+#: The estimators :func:`estimate` dispatches to.
+EstimatorName = Literal["exact", "permutation", "banzhaf", "exact_banzhaf", "auto"]
+ESTIMATORS: tuple[str, ...] = get_args(EstimatorName)
 
 
 @dataclass
@@ -208,7 +212,7 @@ def estimate(
     value_fn: ValueFn,
     n: int,
     games: int = 1,
-    estimator: str = "auto",
+    estimator: EstimatorName = "auto",
     max_exact_players: int = 12,
     num_permutations: int = 64,
     num_coalitions: int = 10,

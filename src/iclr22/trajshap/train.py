@@ -25,6 +25,14 @@ from iclr22.trajshap.scenes import SceneBatch
 __all__ = ["position_scale", "rotate", "predictor_loss", "fit_predictor", "evaluate_predictor"]
 
 
+def _device_of(model: nn.Module) -> torch.device:
+    """Where a module's parameters (or buffers) are; the CPU for one without either (or a plain callable)."""
+    if isinstance(model, nn.Module):
+        for tensor in (*model.parameters(), *model.buffers()):
+            return tensor.device
+    return torch.device("cpu")
+
+
 def position_scale(batch: SceneBatch) -> float:
     """A typical per-step displacement of the targets (mean step length), so models work in any unit."""
     steps = torch.linalg.vector_norm(batch.past[:, 1:] - batch.past[:, :-1], dim=-1)
@@ -65,19 +73,24 @@ def fit_predictor(
     model: nn.Module,
     train: SceneBatch,
     val: SceneBatch | None = None,
-    epochs: int = 30,
-    batch_size: int = 256,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    patience: int | None = None,
-    augment: bool = True,
-    wta_weight: float = 1.0,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    patience: int | None,
+    augment: bool,
+    wta_weight: float,
     checkpoint_path: str | Path | None = None,
     seed: int = 0,
     desc: str = "train",
+    verbose: bool | None = None,
 ) -> FitResult:
     """Train a learned predictor (``LSTMPredictor`` / ``InteractionPredictor``) and keep its best
-    validation state.
+    validation state, on the device of its parameters (batches are drawn and augmented on the CPU).
+
+    The training settings have no defaults here: their one source is
+    :class:`~iclr22.trajshap.estimator.TrajectoryPredictor`, which calls this.
 
     Args:
         model: The predictor; its ``scale`` buffers should hold :func:`position_scale` of ``train``.
@@ -93,10 +106,13 @@ def fit_predictor(
         wta_weight: Weight of the winner-takes-all term of :func:`predictor_loss`.
         checkpoint_path: Save / resume here.
         seed: Seeds the shuffling and the augmentation (through the global torch RNG).
+        desc: Label of the progress bar.
+        verbose: Progress bar (``None``: on a terminal only).
     """
     if len(train) == 0:
         raise DataError("no training samples")
     scale = position_scale(train)
+    device = _device_of(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     # Shuffling and augmentation draw from the global torch RNG, whose state fit_epochs checkpoints,
     # so a resumed run continues with exactly the draws an uninterrupted one would have made.
@@ -110,6 +126,7 @@ def fit_predictor(
             batch = train.index(order[start : start + batch_size])
             if augment:
                 batch = rotate(batch, torch.rand(len(batch)) * 2 * math.pi)
+            batch = batch.to(device)
             loss = predictor_loss(model(batch), batch.future, scale, wta_weight)
             optimizer.zero_grad()
             loss.backward()
@@ -132,6 +149,7 @@ def fit_predictor(
         checkpoint_path=checkpoint_path,
         checkpoint_every=1,
         desc=desc,
+        verbose=verbose,
     )
 
 
@@ -139,6 +157,7 @@ def fit_predictor(
 def evaluate_predictor(model: nn.Module, batch: SceneBatch, batch_size: int = 2048, without_neighbours: bool = False) -> dict[str, float]:
     """Mean minADE / minFDE (and NLL for probabilistic models) over ``batch``; ``without_neighbours``
     cuts every edge at test time (the paper's Table 1 ablation)."""
+    device = _device_of(model)
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
@@ -147,6 +166,7 @@ def evaluate_predictor(model: nn.Module, batch: SceneBatch, batch_size: int = 20
         part = batch.index(np.arange(start, min(start + batch_size, len(batch))))
         if without_neighbours:
             part = part.without_neighbours()
+        part = part.to(device)
         for name, value in trajectory_errors(model(part), part.future).items():
             sums[name] = sums.get(name, 0.0) + float(value.double().sum())
     if was_training:

@@ -18,15 +18,17 @@ ETH/UCY files, and :func:`write_scene` writes the same ``frame agent_id x y`` te
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
 from iclr22.core.errors import ConfigError
 from iclr22.data.trajectories import TrajectoryTable
 
-__all__ = ["simulate_scene", "simulate_scenes", "write_scene", "REGIMES"]
+__all__ = ["simulate_scene", "simulate_scenes", "write_scene", "REGIMES", "Regime"]
 
-REGIMES = ("alone", "social")
+Regime = Literal["alone", "social"]
+REGIMES: tuple[str, ...] = get_args(Regime)
 DT = 0.4
 
 
@@ -42,7 +44,7 @@ def _heading_walk(rng: np.random.Generator, steps: int, turn_std: float) -> np.n
 FRAME_STEP = 10
 
 
-def simulate_scene(rng: np.random.Generator, regime: str, num_frames: int = 40, groups: int = 3, followers: int = 2, loners: int = 1, lag: int = 5, name: str = "sim") -> TrajectoryTable:
+def simulate_scene(rng: np.random.Generator, regime: Regime, num_frames: int = 40, groups: int = 3, followers: int = 2, loners: int = 1, lag: int = 5, name: str = "sim") -> TrajectoryTable:
     """Simulate one scene.
 
     Args:
@@ -113,7 +115,7 @@ def simulate_scene(rng: np.random.Generator, regime: str, num_frames: int = 40, 
     return TrajectoryTable(frame=frames, agent_id=agents, x=xy[:, 0].copy(), y=xy[:, 1].copy(), source=name)
 
 
-def simulate_scenes(num_scenes: int, regime: str, seed: int = 0, **kwargs) -> list[TrajectoryTable]:
+def simulate_scenes(num_scenes: int, regime: Regime, seed: int = 0, **kwargs) -> list[TrajectoryTable]:
     """``num_scenes`` independent scenes of one regime, seeded."""
     rng = np.random.default_rng(seed)
     return [simulate_scene(rng, regime, name=f"sim-{regime}-{seed}-{i}", **kwargs) for i in range(num_scenes)]
