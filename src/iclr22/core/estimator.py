@@ -72,6 +72,9 @@ class Estimator(BaseEstimator):
 
     #: The attribute ``fit`` sets last; its presence means the estimator is fitted.
     _fitted_attribute: ClassVar[str] = ""
+    #: Constructor arguments that are not options of an experiment (e.g. a fitted model passed in, or a value
+    #: the experiment sets per model): left out of ``--help`` and ``--set``, still checked in ``fit``.
+    _not_options: ClassVar[tuple[str, ...]] = ()
 
     # -- scikit-learn protocol -------------------------------------------------------------------------
     def __sklearn_is_fitted__(self) -> bool:

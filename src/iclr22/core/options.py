@@ -296,7 +296,10 @@ class OptionSchema(Mapping[str, Option]):
         options: dict[str, Option] = {}
         owners = list(owners) if owners is not None else ["estimator"] * len(sources)
         for source, owner in zip(sources, owners):
-            for name, option in options_of(source, owner=owner).items():
+            # an estimator's _not_options are constructor arguments that are not settings of a run (a fitted
+            # model passed in, a value the experiment sets per model): not in --help, not settable by --set
+            skip = (*RUNTIME_PARAMS, *getattr(source, "_not_options", ()))
+            for name, option in options_of(source, owner=owner, skip=skip).items():
                 if name in options:
                     if options[name].annotation != option.annotation:
                         raise ConfigError(f"{method}: option '{name}' is declared twice with different types")

@@ -142,6 +142,7 @@ class TrajectoryShapley(Estimator):
     """
 
     _fitted_attribute = "neighbour_pool_"
+    _not_options = ("predictor",)  # the fitted predictor is passed in, not a setting of a run
 
     def __init__(
         self,
@@ -385,6 +386,7 @@ class TrajectoryPredictor(Estimator):
     """
 
     _fitted_attribute = "module_"
+    _not_options = ("architecture",)  # the experiment trains one predictor per architecture (--set models=...)
 
     def __init__(
         self,

@@ -105,9 +105,6 @@ class Data:
 
 def check(ctx: RunContext, options: dict[str, Any]) -> None:
     """Rules across options, before any data is read."""
-    for name in ("architecture", "predictor"):
-        if name in ctx.overrides:
-            raise ConfigError(f"option '{name}' is set by the experiment for each model; choose the predictors with --set models=...")
     for name, lowest in (("obs_len", 2), ("pred_len", 1), ("max_neighbours", 0), ("max_train_samples", 0), ("shapley_samples", 1)):
         if options[name] < lowest:
             raise ConfigError(f"option '{name}' must be at least {lowest}, got {options[name]}")
