@@ -56,7 +56,7 @@ def main(dataset: str = "digits", seeds: str = "0,1") -> None:
     for seed in (int(s) for s in seeds.split(",")):
         started = time.time()
         ctx = RunContext("diva", dataset, DATA_DIRS[dataset], Path("runs/diva-candidates"), seed=seed)
-        config = {**E.DEFAULTS, **E.DATASET_DEFAULTS[dataset]}
+        config = E.EXPERIMENT.schema("diva").resolve(*E.EXPERIMENT.settings_for(dataset, quick=False))
         rng = np.random.default_rng(seed)  # consumed in the experiment's order: split, then noise
         data = E.load_splits(ctx, config, rng)
         x_train, x_test, _ = E.embed(data, config, seed)

@@ -8,6 +8,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from iclr22.core.errors import ConfigError, DataError
+from iclr22.core.estimator import NotFittedError
 from iclr22.diva import (
     DIVA,
     loo_error,
@@ -137,20 +138,20 @@ def test_linearized_network_fits_residual_targets_of_a_pretrained_head():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"labels": np.zeros(9)}, "9 labels but features has 10 rows"),
-        ({"labels": np.zeros(10)}, "single class"),
-        ({"features": np.where(np.eye(10, 3) > 0, np.nan, 1.0)}, "NaN"),
-        ({"weights": np.r_[np.ones(9), -0.5]}, "non-negative"),
-        ({"weights": np.zeros(10)}, "all zero"),
-        ({"features": np.ones(10)}, "2-D"),
-        ({"val_features": np.ones((4, 3))}, "given together"),
-        ({"val_features": np.ones((4, 2)), "val_labels": np.zeros(4)}, "columns"),
-        ({"val_features": np.ones((4, 3)), "val_labels": np.full(4, 7)}, "label 7"),
+        ({"y": np.zeros(9)}, "y has 9 labels but X has 10 rows"),
+        ({"y": np.zeros(10)}, "single class"),
+        ({"X": np.where(np.eye(10, 3) > 0, np.nan, 1.0)}, "X: holds NaN"),
+        ({"sample_weight": np.r_[np.ones(9), -0.5]}, "sample_weight: weights must be ≥ 0"),
+        ({"sample_weight": np.zeros(10)}, "all zero"),
+        ({"X": np.ones(10)}, "X: expected a 2-D array"),
+        ({"X_val": np.ones((4, 3))}, "given together"),
+        ({"X_val": np.ones((4, 2)), "y_val": np.zeros(4)}, "columns"),
+        ({"X_val": np.ones((4, 3)), "y_val": np.full(4, 7)}, "label 7"),
     ],
 )
 def test_bad_input_raises_data_error_naming_the_problem(kwargs, match):
     rng = np.random.default_rng(0)
-    args = {"features": rng.normal(size=(10, 3)), "labels": np.arange(10) % 2}
+    args = {"X": rng.normal(size=(10, 3)), "y": np.arange(10) % 2}
     args.update(kwargs)
     with pytest.raises(DataError, match=match):
         dataset_derivative(**args, reg=1.0)
@@ -168,7 +169,7 @@ def test_bad_options_raise_config_error():
         DIVA(lr="fast").fit(x, y)
     with pytest.raises(ConfigError, match="lr_grid"):
         DIVA(lr="auto", lr_grid=(0.5, -1.0)).fit(x, y)
-    with pytest.raises(ConfigError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         DIVA().predict(x)
     with pytest.raises(DataError, match="4 features, the model was fitted on 3"):
         DIVA(reg=1.0).fit(x, y).predict(np.ones((2, 4)))
@@ -212,10 +213,10 @@ def _entry_points():
 
     return {
         "DIVA.fit": lambda x, y, w: DIVA(reg=1.0, steps=1).fit(x, y, sample_weight=w),
-        "reweight": lambda x, y, w: reweight(x, y, weights=w, reg=1.0, steps=1),
-        "dataset_derivative": lambda x, y, w: dataset_derivative(x, y, weights=w, reg=1.0),
+        "reweight": lambda x, y, w: reweight(x, y, sample_weight=w, reg=1.0, steps=1),
+        "dataset_derivative": lambda x, y, w: dataset_derivative(x, y, sample_weight=w, reg=1.0),
         "find_label_issues": lambda x, y, w: find_label_issues(x, y, reg=1.0),
-        "select_reg": lambda x, y, w: select_reg(x, y, weights=w),
+        "select_reg": lambda x, y, w: select_reg(x, y, sample_weight=w),
         "loo_error": lambda x, y, w: loo_error(x, y, w, reg=1.0),
         "extend": lambda x, y, w: pool_of(x, y),
     }
@@ -225,7 +226,7 @@ BAD_INPUT = {
     "mismatched lengths": (lambda x, y, w: (x, y[:-1], None), r"labels but .* rows"),
     "a single class": (lambda x, y, w: (x, np.full_like(y, 3), None), "single class"),
     "NaN features": (lambda x, y, w: (np.where(np.arange(x.size).reshape(x.shape) == 7, np.nan, x), y, None), "NaN"),
-    "negative weights": (lambda x, y, w: (x, y, np.r_[np.ones(len(y) - 1), -0.5]), "non-negative"),
+    "negative weights": (lambda x, y, w: (x, y, np.r_[np.ones(len(y) - 1), -0.5]), "weights must be ≥ 0"),
 }
 TAKES_WEIGHTS = {"DIVA.fit", "reweight", "dataset_derivative", "select_reg", "loo_error"}
 
@@ -276,15 +277,17 @@ def test_api_defaults_use_the_experiments_step_rule():
     """``reweight`` and ``DIVA`` default to what ``iclr22 run diva`` does: eta and 1..3 steps chosen by LOO error."""
     import inspect
 
-    from iclr22.diva.experiment import DEFAULTS
+    from iclr22.diva.experiment import EXPERIMENT
     from iclr22.diva.train import DEFAULT_LR_GRID
 
-    assert DIVA().lr == inspect.signature(reweight).parameters["lr"].default == DEFAULTS["lr"] == "auto"
-    assert DIVA().steps == inspect.signature(reweight).parameters["steps"].default == DEFAULTS["steps"]
-    assert list(DEFAULT_LR_GRID) == DEFAULTS["lr_grid"]
+    for dataset in ("digits", "mnist", "cifar10", "features"):
+        defaults = EXPERIMENT.schema("diva").resolve(*EXPERIMENT.settings_for(dataset, quick=False))
+        assert DIVA().lr == inspect.signature(reweight).parameters["lr"].default == defaults["lr"] == "auto"
+        assert DIVA().steps == inspect.signature(reweight).parameters["steps"].default == defaults["steps"]
+        assert tuple(DEFAULT_LR_GRID) == tuple(defaults["lr_grid"]) == DIVA().lr_grid
     x, _, noisy, _, _ = blobs(seed=10, noise=0.2)
     result = reweight(x, noisy, reg=1.0)
     errors = result.model.selection_errors_
-    assert set(errors) == {(eta, step) for eta in DEFAULT_LR_GRID for step in range(1, DEFAULTS["steps"] + 1)}
+    assert set(errors) == {(eta, step) for eta in DEFAULT_LR_GRID for step in range(1, defaults["steps"] + 1)}
     assert errors[(result.model.lr_, result.model.steps_)] == min(errors.values())
     assert loo_error(x, noisy, result.weights, reg=1.0) == pytest.approx(min(errors.values()))

@@ -70,8 +70,13 @@ def test_mnist_quick_on_the_shared_copy(shared_data, tmp_path):
     "extra, message",
     [
         (["--set", "noise=1.5"], "noise must lie in [0, 1)"),
-        (["--set", "features=sift"], "option 'features' must be one of"),
+        (["--set", "features=sift"], "option 'features' expects one of 'rff', 'cnn', 'pixels', 'identity'"),
+        (["--set", "steps=abc"], "option 'steps' expects int"),
+        (["--set", "steps=-1"], "parameter 'steps' must be a non-negative integer"),
+        (["--set", "lr=fast"], "option 'lr' expects float | 'auto'"),
+        (["--set", "models=nosuch"], "option 'models': unknown ['nosuch']"),
         (["--set", "bogus=1"], "unknown option 'bogus'"),
+        (["--set", "reg=None"], "option 'reg' expects float | 'auto'"),
         (["--set", "train_size=5000"], "must lie in 1..1796"),
         (["--dataset", "features"], "needs --data-dir"),
         (["--dataset", "imagenet"], "does not know dataset 'imagenet'"),
@@ -120,3 +125,23 @@ def test_cleanlab_row_is_filled_when_cleanlab_imports(monkeypatch):
     flagged, scores = cleanlab_scores(x, y, folds=3, seed=0)
     assert set(np.unique(calls["labels"])) == {0, 1, 2}
     assert flagged.shape == scores.shape == (90,) and flagged.mean() < 0.2
+
+
+def test_help_lists_the_options_with_types_and_defaults(capsys):
+    assert main(["run", "diva", "--help"]) == 0
+    out = capsys.readouterr().out
+    for line in ("lr (float | 'auto', default auto)", "steps (int, default 1)", "features ('rff' | 'cnn' | 'pixels' | 'identity', default rff)",
+                 "num_features (int, default 1024)", "loss ('mse' | 'ce', default mse)"):
+        assert line in out
+    assert "mnist: train_size=5000, test_size=5000, num_features=2048" in out
+
+
+def test_set_keys_are_the_estimators_parameter_names(tmp_path):
+    """--set lr / reg / steps reach DIVA unchanged; a subset of models runs in the order asked for."""
+    out = tmp_path / "o"
+    assert main(["run", "diva", "--quick", "--out", str(out), "--set", "lr=1.0", "--set", "reg=0.5", "--set", "models=uniform,diva"]) == 0
+    metrics = read_metrics(out / "metrics.json")
+    assert list(metrics["results"]) == ["uniform", "diva"]
+    assert metrics["config"]["lr"] == 1.0 and metrics["config"]["reg"] == 0.5
+    assert any(n.startswith("Reweight: lr = 1 ") for n in metrics["notes"])
+    assert "lambda = 0.5 " in metrics["notes"][1]

@@ -18,10 +18,10 @@ from iclr22.diva.train import (
     _loo_predictions_over_grid,
     _prepare,
     _validation_derivative,
-    dataset_derivative,
     loo_loss,
     validation_loss,
 )
+from iclr22.diva.estimator import dataset_derivative
 
 TOL = 1e-8
 
@@ -94,7 +94,7 @@ def test_prop2_validation_derivative_closed_form_matches_autograd(loss, form):
     rng = np.random.default_rng(6)
     x, labels = rng.normal(size=(50, 12)), rng.integers(0, 4, 50)
     xv, yv = rng.normal(size=(30, 12)), rng.integers(0, 4, 30)
-    problem = _prepare(x, labels, xv, yv, weights=0.5 + rng.random(50))
+    problem = _prepare(x, labels, xv, yv, sample_weight=0.5 + rng.random(50))
     closed = _validation_derivative(problem, problem.weights, 0.8, loss, form)
     alpha = problem.weights.clone().requires_grad_(True)
     (auto,) = torch.autograd.grad(validation_loss(problem, alpha, 0.8, loss, form), alpha)
@@ -103,7 +103,7 @@ def test_prop2_validation_derivative_closed_form_matches_autograd(loss, form):
 
 def test_loo_derivative_matches_central_finite_differences():
     rng = np.random.default_rng(7)
-    problem = _prepare(rng.normal(size=(40, 8)), rng.integers(0, 3, 40), weights=0.5 + rng.random(40))
+    problem = _prepare(rng.normal(size=(40, 8)), rng.integers(0, 3, 40), sample_weight=0.5 + rng.random(40))
     grad = _derivative(problem, problem.weights, 0.6, "mse", "auto", "loo")
     h = 1e-6
     for i in (0, 3, 17, 39):
@@ -128,7 +128,7 @@ def test_loo_derivative_matches_derivative_of_brute_force_loo():
 
 def test_lambda_grid_path_equals_direct_loo():
     rng = np.random.default_rng(9)
-    problem = _prepare(rng.normal(size=(70, 10)), rng.integers(0, 4, 70), weights=rng.random(70))
+    problem = _prepare(rng.normal(size=(70, 10)), rng.integers(0, 4, 70), sample_weight=rng.random(70))
     for reg, path in _loo_predictions_over_grid(problem, [0.01, 0.3, 5.0], "auto"):
         direct = loo_predictions(problem.features, problem.targets, problem.weights, reg)
         assert torch.allclose(path, direct, atol=TOL, rtol=0)

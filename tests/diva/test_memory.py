@@ -52,7 +52,7 @@ def test_derivative_and_label_issues_stay_within_n_times_d():
     xv, yv = data(n=150, seed=1)
     with LargestTensor() as record:
         dataset_derivative(x, y)
-        dataset_derivative(x, y, val_features=xv, val_labels=yv)  # Prop. 2: no N x N_val matrix either
+        dataset_derivative(x, y, X_val=xv, y_val=yv)  # Prop. 2: no N x N_val matrix either
         find_label_issues(x, y)
     assert record.numel <= N * (D + 1), record.op
 

@@ -5,9 +5,9 @@ the validation (or closed-form leave-one-out) loss with respect to every sample'
 the closed-form solution of a linearised model (weighted ridge on fixed features).
 
     >>> from iclr22.diva import DIVA, find_label_issues
-    >>> issues = find_label_issues(embeddings, labels)            # ranked indices, most suspicious first
-    >>> model = DIVA().fit(embeddings, labels)                    # DIVA Reweight, then refit
-    >>> model.weights_, model.derivative_, model.predict(test_embeddings)
+    >>> issues = find_label_issues(X, y)                          # ranked indices, most suspicious first
+    >>> model = DIVA().fit(X, y)                                  # DIVA Reweight, then refit
+    >>> model.weights_, model.derivative_, model.predict(X_test)
 
 This module holds only the method's spec and lazy re-exports, so reading it imports no torch.
 """
@@ -19,7 +19,7 @@ from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exp
 SPEC = MethodSpec(
     name="diva",
     paper="Dukler et al., DIVA: Dataset Derivative of a Learning Task (ICLR 2022)",
-    entry="iclr22.diva.experiment:run",
+    entry="iclr22.diva.experiment:EXPERIMENT",
     datasets=(
         DatasetSpec("digits", "UCI 8x8 digits as shipped with scikit-learn (1,797 images); label noise injected"),
         DatasetSpec("mnist", "MNIST test set, IDX files (10,000 images): DIVA train/test halves", "images/mnist-t10k"),
@@ -37,17 +37,17 @@ SPEC = MethodSpec(
 )
 
 _EXPORTS = {
-    "DIVA": "iclr22.diva.train",
-    "dataset_derivative": "iclr22.diva.train",
-    "reweight": "iclr22.diva.train",
-    "find_label_issues": "iclr22.diva.train",
-    "extend": "iclr22.diva.train",
-    "select_reg": "iclr22.diva.train",
-    "loo_error": "iclr22.diva.train",
+    "DIVA": "iclr22.diva.estimator",
+    "find_label_issues": "iclr22.diva.estimator",
+    "dataset_derivative": "iclr22.diva.estimator",
+    "reweight": "iclr22.diva.estimator",
+    "extend": "iclr22.diva.estimator",
+    "select_reg": "iclr22.diva.estimator",
+    "loo_error": "iclr22.diva.estimator",
+    "ReweightResult": "iclr22.diva.estimator",
+    "ExtendResult": "iclr22.diva.estimator",
     "loo_loss": "iclr22.diva.train",
     "validation_loss": "iclr22.diva.train",
-    "ReweightResult": "iclr22.diva.train",
-    "ExtendResult": "iclr22.diva.train",
     "WeightedRidgeSystem": "iclr22.diva.model",
     "loo_predictions": "iclr22.diva.model",
     "paper_loo_predictions": "iclr22.diva.model",

@@ -77,18 +77,25 @@ def pretrain_backbone(
     feature_dim: int = 128,
     seed: int = 0,
     checkpoint_path: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    verbose: bool | None = None,
 ) -> SmallConvNet:
-    """Train :class:`SmallConvNet` with Adam and cross-entropy on ``(images, labels)``, then freeze it."""
-    x = as_image_batch(images)
-    y = torch.as_tensor(labels, dtype=torch.long)
+    """Train :class:`SmallConvNet` with Adam and cross-entropy on ``(images, labels)``, then freeze it.
+
+    The weights are drawn on the CPU from ``seed`` and then moved to ``device``, where the training runs;
+    the shuffling draws from the global CPU generator, so a run resumed from ``checkpoint_path`` shuffles
+    like an uninterrupted one. ``verbose``: the progress bar (``None``: on a terminal only).
+    """
+    x = as_image_batch(images).to(device)
+    y = torch.as_tensor(labels, dtype=torch.long).to(device)
     torch.manual_seed(seed)
-    net = SmallConvNet(x.shape[1], x.shape[2], num_classes, feature_dim)
+    net = SmallConvNet(x.shape[1], x.shape[2], num_classes, feature_dim).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
 
     def train_epoch(epoch: int) -> dict[str, float]:
         net.train()
         # The global RNG, which fit_epochs checkpoints: a resumed run shuffles exactly like an uninterrupted one.
-        order = torch.randperm(len(y))
+        order = torch.randperm(len(y)).to(device)
         total = 0.0
         for start in range(0, len(y), batch_size):
             batch = order[start : start + batch_size]
@@ -99,7 +106,7 @@ def pretrain_backbone(
             total += float(loss.detach()) * len(batch)
         return {"loss": total / len(y)}
 
-    fit_epochs(net, optimizer, train_epoch, None, epochs, checkpoint_path=checkpoint_path, checkpoint_every=1, desc="pre-train backbone")
+    fit_epochs(net, optimizer, train_epoch, None, epochs, checkpoint_path=checkpoint_path, checkpoint_every=1, desc="pre-train backbone", verbose=verbose)
     net.eval()
     for parameter in net.parameters():
         parameter.requires_grad_(False)
@@ -108,6 +115,7 @@ def pretrain_backbone(
 
 @torch.no_grad()
 def extract_features(net: SmallConvNet, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Frozen penultimate features (float64 ``[N, feature_dim]``)."""
+    """Frozen penultimate features (float64 ``[N, feature_dim]``), computed on the network's device."""
+    device = next(net.parameters()).device
     x = as_image_batch(images)
-    return torch.cat([net.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]).double().numpy()
+    return torch.cat([net.features(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)]).double().cpu().numpy()
