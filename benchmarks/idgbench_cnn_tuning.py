@@ -21,7 +21,7 @@ import torch
 
 from iclr22.idgbench.metrics import r_squared
 from iclr22.idgbench.model import build_model
-from iclr22.idgbench.render import DSpritesRenderer
+from iclr22.idgbench.synthetic import DSpritesRenderer
 from iclr22.idgbench.splits import make_split
 from iclr22.idgbench.train import images_to_tensor
 

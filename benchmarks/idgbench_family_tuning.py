@@ -1,5 +1,5 @@
 """Short training runs of one family on the random split, scored on held-out *training* cells (how
-``experiment.FAMILY_LR``, the ViT's convolutional stem and the β-VAE's MLP readout were chosen).
+``estimator.FAMILY_LR``, the ViT's convolutional stem and the β-VAE's MLP readout were chosen).
 
     python benchmarks/idgbench_family_tuning.py '{"family": "vit", "epochs": 2}' '{"family": "vit", "epochs": 2, "warmup": 0.1}'
 
@@ -23,7 +23,8 @@ import torch
 from iclr22.idgbench.benchmark import Benchmark
 from iclr22.idgbench.metrics import r_squared
 from iclr22.idgbench.model import BetaVAE, ViT, build_model
-from iclr22.idgbench.train import TrainingConfig, fit_beta_vae, fit_linear_readout, fit_mlp_readout, fit_regressor, images_to_tensor, predict
+from iclr22.idgbench.estimator import FactorRegressor
+from iclr22.idgbench.train import fit_beta_vae, fit_linear_readout, fit_mlp_readout, fit_regressor, images_to_tensor, predict
 
 
 def _model(family: str, kwargs: dict):
@@ -52,7 +53,7 @@ def run(data, space, family="vit", epochs=2, lr=1e-3, warmup=0.0, vae_lr=5e-4, b
     net = _model(family, model or {})
     x, y = images_to_tensor(data.train_images[:64]), torch.as_tensor(data.train_targets[:64])
     step = _step_seconds(_model(family, model or {}), x, y)
-    config = TrainingConfig(epochs=epochs, lr=lr, warmup=warmup, vae_lr=vae_lr, beta=beta)
+    config = FactorRegressor(family, epochs=epochs, lr=lr, warmup=warmup, vae_lr=vae_lr, beta=beta).training_config()
     label = json.dumps({"family": family, "epochs": epochs, "lr": lr, "warmup": warmup, "vae_lr": vae_lr, "beta": beta, "model": model or {}})
     if isinstance(net, BetaVAE):
         fit_beta_vae(net, data.train_images, config, seed)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from iclr22.idgbench.model import MODEL_FAMILIES, build_model
-from iclr22.idgbench.render import DSPRITES, DSpritesRenderer
+from iclr22.idgbench.synthetic import DSPRITES, DSpritesRenderer
 from iclr22.idgbench.train import images_to_tensor
 
 

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from iclr22.idgbench.render import DSPRITES, DSpritesRenderer
+from iclr22.idgbench.synthetic import DSPRITES, DSpritesRenderer
 
 
 class _WindowedRenderer(DSpritesRenderer):

@@ -33,28 +33,40 @@ def test_quick_run_writes_valid_metrics_and_figures(tmp_path):
     assert any("epochs (peak lr) per family: cnn 1 (0.001), mlp 1 (0.001)" in note for note in metrics["notes"])
 
 
-def test_each_family_gets_its_own_epoch_budget_unless_epochs_is_set():
-    from iclr22.idgbench.experiment import DEFAULTS, FAMILY_EPOCHS, FAMILY_LR, _training_config
+def test_each_family_gets_its_own_epoch_budget_unless_epochs_is_set(tmp_path):
+    from iclr22.core.experiment import RunContext
+    from iclr22.idgbench.estimator import FAMILY_EPOCHS, FAMILY_LR
+    from iclr22.idgbench.experiment import EXPERIMENT
 
-    default = {f: _training_config(f, dict(DEFAULTS), "cpu") for f in FAMILY_EPOCHS}
+    def trainings(**overrides):
+        ctx = RunContext("idgbench", "dsprites-rot90", None, tmp_path, overrides=overrides)
+        options = EXPERIMENT.resolve(ctx)  # the run's defaults: no --quick, no --set
+        return {f: EXPERIMENT.models[f](options, None, ctx).training_config() for f in FAMILY_EPOCHS}
+
+    default = trainings()
     assert {f: t.epochs for f, t in default.items()} == FAMILY_EPOCHS
     assert {f: t.lr for f, t in default.items()} == FAMILY_LR and FAMILY_LR["vit"] == 2e-3
-    assert default["betavae"].readout == "mlp"
-    assert {_training_config(f, DEFAULTS | {"epochs": 2}, "cpu").epochs for f in FAMILY_EPOCHS} == {2}
-    assert {_training_config(f, DEFAULTS | {"lr": 3e-4}, "cpu").lr for f in FAMILY_EPOCHS} == {3e-4}
+    assert default["betavae"].readout == "mlp" and default["betavae"].vae_lr == 1e-3
+    assert {t.epochs for t in trainings(epochs="2").values()} == {2}
+    assert {t.lr for t in trainings(lr="3e-4").values()} == {3e-4}
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--set", "models=cnn,densenet"], "models: unknown ['densenet']"),
-        (["--set", "splits=diagonal"], "splits: unknown ['diagonal']"),
+        (["--set", "models=cnn,densenet"], "option 'models': unknown ['densenet']"),
+        (["--set", "models=nosuch"], "option 'models': unknown ['nosuch']"),
+        (["--set", "splits=diagonal"], "option 'splits' expects list of ('random' | 'composition'"),
+        (["--set", "num_train=abc"], "option 'num_train' expects int, got 'abc'"),
+        (["--set", "epochs=abc"], "option 'epochs' expects int | 'auto', got 'abc'"),
+        (["--set", "family=vit"], "option 'family' is set per row by option 'models'"),
+        (["--set", "vae_epochs=0"], "vae_epochs must be positive"),
         (["--set", "split_factors=colour"], "unknown factor 'colour'"),
         (["--set", "num_train=0"], "num_train"),
         (["--set", "epochs=-1"], "epochs"),
         (["--set", "lr=-0.1"], "lr"),
-        (["--set", "readout=forest"], "readout"),
-        (["--set", "split_rule=zenodo"], "split_rule"),
+        (["--set", "readout=forest"], "option 'readout' expects one of 'mlp', 'linear', got 'forest'"),
+        (["--set", "split_rule=zenodo"], "option 'split_rule' expects one of 'search', 'supplementary'"),
         (["--set", "test_ratio_per_factor=0.3"], "applies to split_rule=supplementary only"),
         (["--set", "split_rule=supplementary", "--set", "test_ratio_per_factor=1.5"], "test_ratio_per_factor"),
         (["--dataset", "mpi3d"], "does not know dataset 'mpi3d'"),
@@ -76,7 +88,7 @@ def test_data_dir_without_dsprites_files_is_a_one_line_error(tmp_path, capsys):
 def test_official_split_files_are_read_and_validated(tmp_path):
     from iclr22.core.errors import DataError
     from iclr22.idgbench.benchmark import load_official_split
-    from iclr22.idgbench.render import FactorSpace
+    from iclr22.idgbench.synthetic import FactorSpace
     from iclr22.idgbench import benchmark as bench_module
 
     tiny = FactorSpace("dsprites", ("shape", "scale"), (2, 3))
@@ -119,3 +131,22 @@ def test_figures_from_per_family_records(tmp_path):
     paths[0].write_text(json.dumps(other))
     with pytest.raises(DataError, match="2 datasets"):
         figures_from_records(paths, tmp_path / "figs")
+
+
+def test_help_lists_the_options_with_types_and_defaults(capsys):
+    assert main(["run", "idgbench", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "num_train (int, default 20000)" in out
+    assert "epochs (int | 'auto', default auto)" in out and "Passes over the training images" in out
+    assert "readout ('mlp' | 'linear', default mlp)" in out
+    assert "splits (list of ('random' | 'composition' | 'interpolation' | 'extrapolation')" in out
+    assert "--quick sets: models=['cnn', 'mlp']" in out
+
+
+def test_spec_entry_is_the_declared_experiment():
+    from iclr22.core.experiment import Experiment
+    from iclr22.core.registry import get_method, load_entry
+
+    spec = get_method("idgbench")
+    assert spec.entry == "iclr22.idgbench.experiment:EXPERIMENT"
+    assert isinstance(load_entry(spec), Experiment)

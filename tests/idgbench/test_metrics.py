@@ -7,7 +7,7 @@ import pytest
 
 from iclr22.core.errors import DataError
 from iclr22.idgbench.metrics import r_squared, score_predictions
-from iclr22.idgbench.render import DSPRITES, FactorSpace
+from iclr22.idgbench.synthetic import DSPRITES, FactorSpace
 
 SPACE = FactorSpace("toy", ("a", "b", "c"), (3, 5, 8))
 

@@ -9,7 +9,13 @@ import torch
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.idgbench.benchmark import Benchmark
 from iclr22.idgbench.model import MODEL_FAMILIES, BetaVAE, LinearReadout, MLPReadout, build_model
-from iclr22.idgbench.train import FactorRegressor, TrainingConfig, fit_linear_readout, fit_mlp_readout, fit_regressor, predict, scheduled_lr
+from iclr22.idgbench.estimator import FactorRegressor
+from iclr22.idgbench.train import fit_linear_readout, fit_mlp_readout, fit_regressor, predict, scheduled_lr
+
+
+def training(family: str = "mlp", **params):
+    """The resolved optimisation settings of a FactorRegressor with these parameters."""
+    return FactorRegressor(family, **params).training_config()
 
 
 @pytest.mark.parametrize("family", MODEL_FAMILIES)
@@ -48,7 +54,7 @@ def test_fit_resumes_from_a_checkpoint_to_the_same_weights(tmp_path):
     images = rng.integers(0, 2, size=(96, 8, 8)).astype(np.uint8)
     targets = rng.random((96, 2)).astype(np.float32)
 
-    config = TrainingConfig(epochs=3, batch_size=16)
+    config = training("mlp", epochs=3, batch_size=16)
     straight = build_model("mlp", (1, 8, 8), 2)
     initial = {k: v.clone() for k, v in straight.state_dict().items()}
     fit_regressor(straight, images, targets, config, seed=3)
@@ -87,7 +93,7 @@ def test_cnn_learns_position_and_beats_the_mean_predictor():
     bench = Benchmark("dsprites", splits=("random",), num_train=1500, num_test=300, seed=0)
     data = bench.data("random")
     torch.manual_seed(0)
-    reg = FactorRegressor("cnn", TrainingConfig(epochs=3, batch_size=32), seed=0).fit(data.train_images, data.train_targets)
+    reg = FactorRegressor("cnn", epochs=3, batch_size=32, seed=0).fit(data.train_images, data.train_targets)
     scores = bench.score(reg.model_, "random")
     assert scores["rsquared_x_position"] > 0.5 and scores["rsquared_y_position"] > 0.5
     assert scores["rsquared"] > 0.0  # the mean predictor scores about 0
@@ -100,14 +106,19 @@ def test_model_with_wrong_output_size_is_a_data_error():
     with pytest.raises(DataError, match=r"expected \[20, 5\] \(one value per factor\)"):
         bench.score(three_outputs, "random")
     with pytest.raises(DataError, match="one value per factor"):
-        fit_regressor(three_outputs, bench.data("random").train_images, bench.data("random").train_targets, TrainingConfig(epochs=1))
+        fit_regressor(three_outputs, bench.data("random").train_images, bench.data("random").train_targets, training(epochs=1))
 
 
 def test_bad_training_inputs():
-    with pytest.raises(ConfigError, match="unknown model 'densenet'"):
-        FactorRegressor("densenet")
-    with pytest.raises(DataError, match="targets"):
+    unfitted = FactorRegressor("densenet")  # __init__ only stores; fit checks
+    with pytest.raises(ConfigError, match="parameter 'family' expects one of 'mlp', 'cnn'.*got 'densenet'"):
+        unfitted.fit(np.zeros((4, 64, 64), np.uint8), np.zeros((4, 5)))
+    with pytest.raises(DataError, match="X has 4, y has 3"):
         FactorRegressor("mlp").fit(np.zeros((4, 8, 8), np.uint8), np.zeros((3, 5)))
+    with pytest.raises(DataError, match="y: expected a 2-D array"):
+        FactorRegressor("mlp").fit(np.zeros((4, 8, 8), np.uint8), np.zeros(4))
+    with pytest.raises(DataError, match="targets has 3"):
+        fit_regressor(build_model("mlp", (1, 8, 8), 5), np.zeros((4, 8, 8), np.uint8), np.zeros((3, 5)), training(epochs=1))
     with pytest.raises(ConfigError, match="64 x 64"):
         build_model("cnn", (1, 32, 32), 5)
 
@@ -160,22 +171,22 @@ def test_beta_vae_regressor_uses_the_configured_readout():
     images = (rng.random((64, 64, 64)) > 0.9).astype(np.uint8)
     targets = rng.random((64, 5)).astype(np.float32)
     for readout, kind in (("mlp", MLPReadout), ("linear", LinearReadout)):
-        reg = FactorRegressor("betavae", TrainingConfig(epochs=1, batch_size=32, readout=readout)).fit(images, targets)
+        reg = FactorRegressor("betavae", epochs=1, batch_size=32, readout=readout).fit(images, targets)
         assert isinstance(reg.model_.readout, kind)
         assert reg.predict(images).shape == (64, 5)
     with pytest.raises(ConfigError, match="readout"):
-        TrainingConfig(readout="forest").check()
+        training(readout="forest").check()
 
 
 def test_learning_rate_warms_up_linearly_then_decays_to_zero():
-    config = TrainingConfig(lr=1e-3, warmup=0.1)
+    config = training(lr=1e-3, warmup=0.1)
     rates = [scheduled_lr(config, step, 100) for step in range(100)]
     np.testing.assert_allclose(rates[:10], 1e-3 * np.arange(1, 11) / 10)  # warm-up reaches the peak at step 9
     assert rates[10] == pytest.approx(1e-3) and all(a >= b for a, b in zip(rates[10:], rates[11:])) and rates[-1] < 1e-5
-    assert scheduled_lr(TrainingConfig(lr=1e-3), 0, 100) == pytest.approx(1e-3)  # no warm-up: cosine from the peak
-    assert scheduled_lr(TrainingConfig(lr=1e-3, lr_schedule="constant", warmup=0.5), 80, 100) == 1e-3
+    assert scheduled_lr(training(lr=1e-3), 0, 100) == pytest.approx(1e-3)  # no warm-up: cosine from the peak
+    assert scheduled_lr(training(lr=1e-3, lr_schedule="constant", warmup=0.5), 80, 100) == 1e-3
     with pytest.raises(ConfigError, match="warmup"):
-        TrainingConfig(warmup=1.0).check()
+        training(warmup=1.0).check()
 
 
 def test_vit_conv_stem_makes_the_same_token_grid_as_patches():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.idgbench.render import DSPRITES, DSPRITES_ROT90, FactorSpace
+from iclr22.idgbench.synthetic import DSPRITES, DSPRITES_ROT90, FactorSpace
 from iclr22.idgbench.splits import (
     COMPOSITION_TEST_FRACTION,
     SPLIT_KINDS,

@@ -4,10 +4,10 @@ extrapolation splits of a factor grid, scored by R² per factor.
 The public API is imported lazily (PEP 562), so reading :data:`SPEC` imports no torch.
 
 Example:
-    >>> from iclr22.idgbench import Benchmark, FactorRegressor, TrainingConfig
+    >>> from iclr22.idgbench import Benchmark, FactorRegressor
     >>> bench = Benchmark("dsprites", num_train=5000, num_test=2000)
     >>> data = bench.data("extrapolation")
-    >>> reg = FactorRegressor("cnn", TrainingConfig(epochs=2)).fit(data.train_images, data.train_targets)
+    >>> reg = FactorRegressor("cnn", epochs=2).fit(data.train_images, data.train_targets)
     >>> bench.score(reg.model_, "extrapolation")["rsquared"]
 """
 
@@ -18,7 +18,7 @@ from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exp
 SPEC = MethodSpec(
     name="idgbench",
     paper="Schott et al., Visual Representation Learning Does Not Generalize Strongly Within the Same Domain (ICLR 2022)",
-    entry="iclr22.idgbench.experiment:run",
+    entry="iclr22.idgbench.experiment:EXPERIMENT",
     datasets=(
         DatasetSpec(
             "dsprites",
@@ -41,7 +41,7 @@ SPEC = MethodSpec(
     higher_is_better=True,
     # The whole benchmark, six families x four splits, as one record and one timed run (under 30 minutes on
     # 2 cores): the run defaults are the benchmark, each family trained for its epoch budget
-    # (experiment.FAMILY_EPOCHS). A killed run resumes from its per-epoch checkpoints under --out.
+    # (estimator.FAMILY_EPOCHS). A killed run resumes from its per-epoch checkpoints under --out.
     reproductions=(
         Reproduction("dsprites-rot90", runs=1, overrides={}, label="dsprites-rot90-all"),
         # the same benchmark on the splits of the paper's supplementary code (orientation held out too,
@@ -54,15 +54,20 @@ SPEC = MethodSpec(
 )
 
 _EXPORTS = {
-    "FactorSpace": "render",
-    "DSPRITES": "render",
-    "DSPRITES_ROT90": "render",
-    "DSpritesRenderer": "render",
-    "DSpritesArchiveImages": "render",
-    "COLOUR_SHAPES": "render",
-    "ColourShapesRenderer": "render",
-    "ImageSource": "render",
-    "grid_variance": "render",
+    "FactorRegressor": "estimator",
+    "benchmark_family": "estimator",
+    "fit_and_score": "estimator",
+    "FAMILY_EPOCHS": "estimator",
+    "FAMILY_LR": "estimator",
+    "FactorSpace": "synthetic",
+    "DSPRITES": "synthetic",
+    "DSPRITES_ROT90": "synthetic",
+    "DSpritesRenderer": "synthetic",
+    "DSpritesArchiveImages": "synthetic",
+    "COLOUR_SHAPES": "synthetic",
+    "ColourShapesRenderer": "synthetic",
+    "ImageSource": "synthetic",
+    "grid_variance": "synthetic",
     "SPLIT_KINDS": "splits",
     "COMPOSITION_TEST_FRACTION": "splits",
     "Split": "splits",
@@ -86,7 +91,6 @@ _EXPORTS = {
     "MLPReadout": "model",
     "build_model": "model",
     "TrainingConfig": "train",
-    "FactorRegressor": "train",
     "fit_regressor": "train",
     "fit_beta_vae": "train",
     "fit_linear_readout": "train",

@@ -1,9 +1,10 @@
 """The benchmark protocol: pick a split, draw train/test images, train a model, score R² per factor.
 
 :class:`Benchmark` ties together an image source (the procedural renderer, the official dSprites archive,
-or anything implementing :class:`~iclr22.idgbench.render.ImageSource`), the four split generators and the
+or anything implementing :class:`~iclr22.idgbench.synthetic.ImageSource`), the four split generators and the
 R² score. It also reads the official Zenodo split files for users who have them
-(:func:`load_official_split`).
+(:func:`load_official_split`). It is the evaluation protocol, not an estimator: any model can be scored
+with it, and the benchmark's own families are :class:`~iclr22.idgbench.estimator.FactorRegressor`.
 
 Scores per split (all R² use the full-grid variance, Sec. 3 of the paper):
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.idgbench.metrics import r_squared, score_predictions
-from iclr22.idgbench.render import DSPRITES, ColourShapesRenderer, DSpritesArchiveImages, DSpritesRenderer, FactorSpace, ImageSource
+from iclr22.idgbench.synthetic import DSPRITES, ColourShapesRenderer, DSpritesArchiveImages, DSpritesRenderer, FactorSpace, ImageSource
 from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS, SPLIT_RULES, Split, make_split, split_from_labels
 
 __all__ = ["SplitData", "Benchmark", "score_split", "load_official_split", "OfficialSplit", "OFFICIAL_SPACES"]
@@ -128,7 +129,7 @@ class Benchmark:
 
     Args:
         source: ``"dsprites"`` (procedural renderer), ``"dsprites-rot90"`` (its quarter-turn orientation grid,
-            :data:`~iclr22.idgbench.render.DSPRITES_ROT90`), ``"colour-shapes"`` (procedural colour dataset on
+            :data:`~iclr22.idgbench.synthetic.DSPRITES_ROT90`), ``"colour-shapes"`` (procedural colour dataset on
             Shapes3D's grid), an :class:`ImageSource`, or a path to the official dSprites ``.npz``.
         splits: Which split kinds to run.
         num_train: Training images drawn uniformly from each split's training cells (``None``: all).

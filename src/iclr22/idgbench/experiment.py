@@ -4,89 +4,107 @@ Default data: the procedural dSprites renderer (offline, seeded). With ``--data-
 holding the official ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` the images come from the archive
 instead; a folder holding the official Zenodo split files (``dsprites_<split>_<train|test>_<images|labels>.npz``)
 gives the official splits.
+
+One model of the harness is one family (:class:`~iclr22.idgbench.estimator.FactorRegressor`); it is trained
+afresh on each split (a clone per split), and its row holds every split's scores.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.core.experiment import ExperimentResult, RunContext
+from iclr22.core.experiment import Experiment, Report, RunContext
 from iclr22.core.results import markdown_table, new_figure, save_figure
 from iclr22.core.training import progress
-from iclr22.idgbench.benchmark import Benchmark, SplitData, load_official_split, score_split
+from iclr22.idgbench.benchmark import Benchmark, SplitData, load_official_split
+from iclr22.idgbench.estimator import FactorRegressor, fit_and_score
 from iclr22.idgbench.model import MODEL_FAMILIES
-from iclr22.idgbench.render import DSpritesArchiveImages
-from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS, SPLIT_RULES
-from iclr22.idgbench.train import FactorRegressor, TrainingConfig
+from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS, SplitKind, SplitRule
+from iclr22.idgbench.synthetic import DSpritesArchiveImages
 
-DEFAULTS = {
-    "models": list(MODEL_FAMILIES),
-    "splits": list(SPLIT_KINDS),
-    "num_train": 20000,
-    "num_test": 3000,
-    "num_heldin": 1000,
-    "epochs": 0,
-    "batch_size": 64,
-    "lr": 0.0,
-    "lr_schedule": "cosine",
-    "vae_lr": 1e-3,
-    "vae_epochs": 0,
-    "beta": 4.0,
-    "readout": "mlp",
-    "train_fraction": 0.3,
-    "composition_test_fraction": round(COMPOSITION_TEST_FRACTION, 4),
-    "split_factors": [""],
-    "split_rule": "search",
-    "test_ratio_per_factor": 0.0,
-}
-QUICK = {"models": ["cnn", "mlp"], "num_train": 600, "num_test": 400, "num_heldin": 200, "epochs": 1}
-
-#: Epochs over the ``num_train`` images per split when ``epochs`` is 0 (the default), chosen so that the whole
-#: benchmark, six families x four splits, runs in under 30 minutes on a 2-core CPU. The CNN's shape regression
-#: converges only after ~1,000-1,500 steps (docs/methods/idgbench.md, tuning), so the cheap MLP and CNN get 5
-#: epochs (1,565 steps at batch 64); the ResNet reached 98 % random R² at 750 steps, so it gets 2 (626 steps).
-#: The beta-VAE's latents hold shape only after ~1,000+ unsupervised steps (held-in R² 72 % after 626 steps,
-#: 80-88 % after 1,565 depending on the seed of its sampling noise), so it gets 5.
-FAMILY_EPOCHS = {"mlp": 5, "cnn": 5, "coordconv": 4, "resnet": 2, "vit": 3, "betavae": 5}
-#: Peak Adam learning rate when ``lr`` is 0 (the default): 1e-3 (the CNN tuning) for every supervised
-#: family except the ViT, which reached 89 % instead of 85 % held-in R² at 2e-3 (benchmarks/idgbench_family_tuning.py).
-FAMILY_LR = {"mlp": 1e-3, "cnn": 1e-3, "coordconv": 1e-3, "resnet": 1e-3, "vit": 2e-3, "betavae": 1e-3}
+__all__ = ["EXPERIMENT", "RunOptions", "figures_from_records"]
 
 #: The official README leaderboard (extrapolation split, mean R² in %); these models are not trained here.
 PAPER_LEADERBOARD = {"pcl": {"r2_extrapolation": 66.7}, "densenet121": {"r2_extrapolation": 64.4}}
 
-DATASETS = ("dsprites", "dsprites-rot90", "colour-shapes")
 OFFICIAL_ARCHIVE = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
 
 
-def _check_config(config: dict) -> None:
-    unknown = [m for m in config["models"] if m not in MODEL_FAMILIES]
-    if unknown or not config["models"]:
-        raise ConfigError(f"models: unknown {unknown or '(none given)'}; known: {', '.join(MODEL_FAMILIES)}")
-    bad = [s for s in config["splits"] if s not in SPLIT_KINDS]
-    if bad or not config["splits"]:
-        raise ConfigError(f"splits: unknown {bad or '(none given)'}; known: {', '.join(SPLIT_KINDS)}")
-    for key in ("num_train", "num_test", "batch_size"):
-        if config[key] < 1:
-            raise ConfigError(f"option '{key}' must be a positive integer, got {config[key]}")
-    if config["lr"] < 0:
-        raise ConfigError(f"option 'lr' must be >= 0 (0: each family's peak learning rate, {FAMILY_LR}), got {config['lr']}")
-    if config["epochs"] < 0:
-        raise ConfigError(f"option 'epochs' must be >= 0 (0: each family's budget, {FAMILY_EPOCHS}), got {config['epochs']}")
-    if config["num_heldin"] < 0:
-        raise ConfigError(f"option 'num_heldin' must be >= 0, got {config['num_heldin']}")
-    if not 0.0 <= config["test_ratio_per_factor"] < 1.0:
-        raise ConfigError(f"option 'test_ratio_per_factor' must lie in [0, 1) (0: the dataset's), got {config['test_ratio_per_factor']}")
-    if config["test_ratio_per_factor"] and config["split_rule"] != "supplementary":
+@dataclass
+class RunOptions:
+    """The benchmark run: which families, which splits, how many images.
+
+    Args:
+        models: Model families to train, in report order (mlp, cnn, coordconv, resnet, vit, betavae).
+        splits: Split kinds to run.
+        num_train: Training images drawn uniformly from each split's training cells.
+        num_test: Test images drawn uniformly from each split's test cells.
+        num_heldin: Unseen training-cell images per split, scored as the in-distribution reference (0: none).
+        train_fraction: Share of the grid that is train in the random, interpolation and extrapolation splits.
+        composition_test_fraction: Share of the grid in the composition split's test corner (20/49, the paper's Figure 2).
+        split_factors: Factors held out by composition, interpolation and extrapolation (None: the dataset's).
+        split_rule: How the splits are made: search (30 % train searched per factor) or supplementary (the paper's supplementary split code).
+        test_ratio_per_factor: The supplementary rule's per-factor test share (None: the dataset's; split_rule=supplementary only).
+    """
+
+    models: list[str] = field(default_factory=lambda: list(MODEL_FAMILIES))
+    splits: list[SplitKind] = field(default_factory=lambda: list(SPLIT_KINDS))
+    num_train: int = 20000
+    num_test: int = 3000
+    num_heldin: int = 1000
+    train_fraction: float = 0.3
+    composition_test_fraction: float = round(COMPOSITION_TEST_FRACTION, 4)
+    split_factors: list[str] | None = None
+    split_rule: SplitRule = "search"
+    test_ratio_per_factor: float | None = None
+
+
+@dataclass
+class BenchmarkData:
+    """One seed's data: the benchmark (its splits), each split's images, and what the report needs.
+
+    Attributes:
+        bench: The benchmark (splits drawn from ``ctx.seed``).
+        splits: ``{kind: SplitData}`` in the order of the ``splits`` option.
+        official: Whether the splits come from the official Zenodo files.
+        only_scores: ``{(family, kind): {metric: value}}``: the single-OOD tables of the splits other than
+            extrapolation (report.md only), filled by :func:`evaluate`.
+    """
+
+    bench: Benchmark
+    splits: dict[str, SplitData]
+    official: bool
+    only_scores: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+
+
+def check(ctx: RunContext, options: dict[str, Any]) -> None:
+    """Cross-option rules and ranges, before any image is drawn; the estimator checks its own parameters."""
+    if "family" in ctx.overrides:
+        raise ConfigError("option 'family' is set per row by option 'models' in this experiment; use --set models=...")
+    if not options["splits"]:
+        raise ConfigError(f"option 'splits': none given; choose from {', '.join(SPLIT_KINDS)}")
+    for key in ("num_train", "num_test"):
+        if options[key] < 1:
+            raise ConfigError(f"option '{key}' must be a positive integer, got {options[key]}")
+    if options["num_heldin"] < 0:
+        raise ConfigError(f"option 'num_heldin' must be >= 0, got {options['num_heldin']}")
+    ratio = options["test_ratio_per_factor"]
+    if ratio is not None and not 0.0 < ratio < 1.0:
+        raise ConfigError(f"option 'test_ratio_per_factor' must lie in (0, 1) (None: the dataset's), got {ratio}")
+    if ratio is not None and options["split_rule"] != "supplementary":
         raise ConfigError("option 'test_ratio_per_factor' applies to split_rule=supplementary only; add --set split_rule=supplementary")
-    if config["vae_epochs"] < 0:
-        raise ConfigError(f"option 'vae_epochs' must be >= 0 (0: same as epochs), got {config['vae_epochs']}")
+    if not ctx.dataset.startswith("dsprites") and ctx.data_dir is not None:
+        raise ConfigError(f"dataset '{ctx.dataset}' is generated procedurally and takes no --data-dir")
+    for family in options["models"]:
+        _regressor(family, options, ctx)._check_params()
 
 
 def _official_split_dir(data_dir: Path | None) -> Path | None:
@@ -95,7 +113,7 @@ def _official_split_dir(data_dir: Path | None) -> Path | None:
     return None
 
 
-def _benchmark(ctx: RunContext, config: dict) -> Benchmark:
+def _benchmark(ctx: RunContext, options: dict[str, Any]) -> Benchmark:
     source: object = ctx.dataset
     official_splits = ctx.dataset == "dsprites" and _official_split_dir(ctx.data_dir) is not None
     if ctx.dataset.startswith("dsprites") and ctx.data_dir is not None and not official_splits:
@@ -108,101 +126,107 @@ def _benchmark(ctx: RunContext, config: dict) -> Benchmark:
         source = DSpritesArchiveImages(ctx.data_dir / OFFICIAL_ARCHIVE, quarter_turn=ctx.dataset == "dsprites-rot90")
     return Benchmark(
         source,
-        splits=config["splits"],
-        num_train=config["num_train"],
-        num_test=config["num_test"],
-        num_heldin=config["num_heldin"],
-        split_factors=[f for f in config["split_factors"] if f] or None,
-        train_fraction=config["train_fraction"],
-        composition_test_fraction=config["composition_test_fraction"],
+        splits=options["splits"],
+        num_train=options["num_train"],
+        num_test=options["num_test"],
+        num_heldin=options["num_heldin"],
+        split_factors=options["split_factors"] or None,
+        train_fraction=options["train_fraction"],
+        composition_test_fraction=options["composition_test_fraction"],
         seed=ctx.seed,
-        split_rule=config["split_rule"],
-        test_ratio_per_factor=config["test_ratio_per_factor"] or None,
+        split_rule=options["split_rule"],
+        test_ratio_per_factor=options["test_ratio_per_factor"],
     )
 
 
-def _official_data(data_dir: Path, kind: str, config: dict, seed: int) -> SplitData:
+def _official_data(data_dir: Path, kind: str, options: dict[str, Any], seed: int) -> SplitData:
     official = load_official_split(data_dir, "dsprites", kind)
     rng = np.random.default_rng(seed)
-    train = rng.permutation(len(official.train_classes))[: config["num_train"]]
-    test = rng.permutation(len(official.test_classes))[: config["num_test"]]
+    train = rng.permutation(len(official.train_classes))[: options["num_train"]]
+    test = rng.permutation(len(official.test_classes))[: options["num_test"]]
     space = official.split.space
     return SplitData(official.split, official.train_images[train], space.normalize(official.train_classes[train]), official.test_images[test], official.test_classes[test])
 
 
-def run(ctx: RunContext) -> ExperimentResult:
-    config = ctx.config(DEFAULTS, quick=QUICK, choices={"lr_schedule": ["cosine", "constant"], "readout": ["mlp", "linear"], "split_rule": list(SPLIT_RULES)})
-    _check_config(config)
-    if ctx.dataset not in DATASETS:
-        raise ConfigError(f"idgbench knows datasets {', '.join(DATASETS)}, got '{ctx.dataset}'")
-    if not ctx.dataset.startswith("dsprites") and ctx.data_dir is not None:
-        raise ConfigError(f"dataset '{ctx.dataset}' is generated procedurally and takes no --data-dir")
-    bench = _benchmark(ctx, config)
+def load(ctx: RunContext, options: dict[str, Any]) -> BenchmarkData:
+    """Draw the splits of this seed and render (or read) their images."""
+    bench = _benchmark(ctx, options)
     official_dir = _official_split_dir(ctx.data_dir) if ctx.dataset == "dsprites" else None
+    splits = {kind: _official_data(official_dir, kind, options, ctx.seed) if official_dir else bench.data(kind) for kind in options["splits"]}
+    return BenchmarkData(bench, splits, official_dir is not None)
+
+
+def _regressor(family: str, options: dict[str, Any], ctx: RunContext) -> FactorRegressor:
+    """One family's estimator with the run's hyperparameters (``family`` itself comes from ``models``)."""
+    params = {name: options[name] for name in FactorRegressor().get_params() if name in options and name != "family"}
+    return FactorRegressor(family=family, **params, seed=ctx.seed, device=ctx.device, verbose=ctx.verbose)
+
+
+def _factory(family: str):
+    def make(options: dict[str, Any], data: BenchmarkData, ctx: RunContext) -> FactorRegressor:
+        return _regressor(family, options, ctx).set_params(checkpoint_dir=str(ctx.model_checkpoint_dir(family)))
+
+    return make
+
+
+def evaluate(family: str, model: FactorRegressor, data: BenchmarkData, ctx: RunContext, options: dict[str, Any]) -> dict[str, float]:
+    """Train a clone of ``model`` on each split and score it: one row of R² (in %) over all splits."""
+    space = data.bench.space
+    row: dict[str, float] = {}
+    started = time.perf_counter()
+    for kind in progress(options["splits"], desc=family, total=len(options["splits"]), verbose=ctx.verbose):
+        regressor = clone(model)
+        if model.checkpoint_dir is not None:  # one folder per split: each split trains its own model
+            regressor.set_params(checkpoint_dir=str(Path(model.checkpoint_dir) / kind))
+        split_scores = fit_and_score(regressor, data.splits[kind])
+        row[f"r2_{kind}"] = 100.0 * split_scores["rsquared"]
+        for name in space.metric_names:
+            row[f"r2_{kind}_{name}"] = 100.0 * split_scores[f"rsquared_{name}"]
+        for key in ("heldin", "ood_factor", "other_factors", "ood_factor_heldin", "other_factors_heldin"):
+            if f"rsquared_{key}" in split_scores:
+                row[f"r2_{kind}_{key}"] = 100.0 * split_scores[f"rsquared_{key}"]
+        for key, value in split_scores.items():
+            if key.startswith("rsquared_only_"):
+                # the factor x factor table goes into the results (and docs/results.md) for the ranking
+                # split, extrapolation, only; the other splits' tables are in report.md
+                target = row if kind == "extrapolation" else data.only_scores.setdefault((family, kind), {})
+                target[f"r2_{kind}_{key[len('rsquared_'):]}"] = 100.0 * value
+    row["train_seconds"] = time.perf_counter() - started
+    return row
+
+
+def report(ctx: RunContext, options: dict[str, Any], data: BenchmarkData, results: dict, fitted: dict[str, FactorRegressor]) -> Report:
+    """Figures, the per-factor tables, the split descriptions and the paper's leaderboard."""
+    space = data.bench.space
     paper = PAPER_LEADERBOARD if ctx.dataset.startswith("dsprites") else {}
-    space = bench.space
-    trainings = {family: _training_config(family, config, ctx.device) for family in config["models"]}
-    # checkpoints are kept per (dataset, data folder, options, each family's resolved training): a rerun with
-    # other options never resumes them, and a rerun with the same ones resumes every finished epoch
-    run_identity = {"dataset": ctx.dataset, "data_dir": str(ctx.data_dir), **config, "training": {f: vars(t) for f, t in trainings.items()}}
-    config_key = hashlib.sha1(json.dumps(run_identity, sort_keys=True).encode()).hexdigest()[:10]
-
-    results: dict[str, dict[str, float]] = {m: {} for m in config["models"]}
-    timings: dict[str, float] = {m: 0.0 for m in config["models"]}
-    only_scores: dict[tuple[str, str], dict[str, float]] = {}
-    split_descriptions = []
-    for kind in config["splits"]:
-        data = _official_data(official_dir, kind, config, ctx.seed) if official_dir else bench.data(kind)
-        split_descriptions.append(f"- {data.split.describe()} (here: {len(data.train_images)} train / {len(data.test_images)} test images)")
-        for family in progress(config["models"], desc=f"{kind} split", total=len(config["models"])):
-            started = time.perf_counter()
-            regressor = FactorRegressor(family, trainings[family], seed=ctx.seed, checkpoint_dir=ctx.checkpoint_dir / config_key / kind)
-            regressor.fit(data.train_images, data.train_targets)
-            heldin = regressor.predict(data.heldin_images) if data.heldin_images is not None else None
-            split_scores = score_split(regressor.predict(data.test_images), data, heldin)
-            timings[family] += time.perf_counter() - started
-            row = results[family]
-            row[f"r2_{kind}"] = 100.0 * split_scores["rsquared"]
-            for name in space.metric_names:
-                row[f"r2_{kind}_{name}"] = 100.0 * split_scores[f"rsquared_{name}"]
-            for key in ("heldin", "ood_factor", "other_factors", "ood_factor_heldin", "other_factors_heldin"):
-                if f"rsquared_{key}" in split_scores:
-                    row[f"r2_{kind}_{key}"] = 100.0 * split_scores[f"rsquared_{key}"]
-            for key, value in split_scores.items():
-                if key.startswith("rsquared_only_"):
-                    # the factor x factor table goes into the results (and docs/results.md) for the ranking
-                    # split, extrapolation, only; the other splits' tables are in report.md
-                    target = row if kind == "extrapolation" else only_scores.setdefault((family, kind), {})
-                    target[f"r2_{kind}_{key[len('rsquared_'):]}"] = 100.0 * value
-    for family in config["models"]:
-        results[family]["train_seconds"] = timings[family]
-
     figures = []
     if ctx.make_figures:
-        splits = [bench.split(k) for k in config["splits"]] if not official_dir else []
-        if splits:
-            figures.append(_plot_splits(splits, ctx.out_dir / "splits.png"))
-        figures.append(_plot_r2_bars(results, config["splits"], ctx.out_dir / "r2_per_split.png"))
-        if "extrapolation" in config["splits"]:
+        if not data.official:
+            figures.append(_plot_splits([data.bench.split(k) for k in options["splits"]], ctx.out_dir / "splits.png"))
+        figures.append(_plot_r2_bars(results, options["splits"], ctx.out_dir / "r2_per_split.png"))
+        if "extrapolation" in options["splits"]:
             figures.append(_plot_factor_heatmap(results, "extrapolation", space.metric_names, ctx.out_dir / "r2_extrapolation_per_factor.png"))
 
+    split_descriptions = [
+        f"- {split.split.describe()} (here: {len(split.train_images)} train / {len(split.test_images)} test images)" for split in data.splits.values()
+    ]
     per_factor = {
         f"{family} / {kind}": {name: results[family][f"r2_{kind}_{name}"] for name in space.metric_names}
-        for kind in config["splits"]
-        for family in config["models"]
+        for kind in options["splits"]
+        for family in options["models"]
     }
     sections = {
-        "Splits (IDGB-style, generated here)" if not official_dir else "Splits (official files)": "\n".join(split_descriptions),
+        "Splits (IDGB-style, generated here)" if not data.official else "Splits (official files)": "\n".join(split_descriptions),
         "R² per factor (%)": markdown_table(per_factor),
     }
 
     def only_table(family: str, kind: str) -> dict[str, float]:
-        return only_scores.get((family, kind)) or results[family]
+        return data.only_scores.get((family, kind)) or results[family]
 
     collapse = {
         f"{family} / {kind}, only {ood} OOD": {name: only_table(family, kind)[f"r2_{kind}_only_{ood}_ood_{name}"] for name in space.metric_names}
-        for kind in config["splits"]
-        for family in config["models"]
+        for kind in options["splits"]
+        for family in options["models"]
         for ood in space.metric_names
         if f"r2_{kind}_only_{ood}_ood_{ood}" in only_table(family, kind)
     }
@@ -212,37 +236,32 @@ def run(ctx: RunContext) -> ExperimentResult:
         sections["Paper leaderboard (dSprites, extrapolation, R² %)"] = (
             markdown_table(paper) + "\n\nThose models (PCL, DenseNet121 trained on the full 221k-image split) are not trained here."
         )
-    source_note = (
-        "official split files"
-        if official_dir
-        else ("official dSprites archive" if ctx.data_dir else f"procedural {ctx.dataset} renderer (seeded)")
-    )
+    source_note = "official split files" if data.official else ("official dSprites archive" if ctx.data_dir else f"procedural {ctx.dataset} renderer (seeded)")
+    trainings = {family: model.training_config() for family, model in fitted.items()}
     notes = [
-        f"images: {source_note}; {config['num_train']} train / {config['num_test']} test images per split drawn uniformly from the split's cells",
+        f"images: {source_note}; {options['num_train']} train / {options['num_test']} test images per split drawn uniformly from the split's cells",
         "epochs (peak lr) per family: "
         + ", ".join(f"{f} {(t.vae_epochs or t.epochs) if f == 'betavae' else t.epochs} ({t.vae_lr if f == 'betavae' else t.lr:g})" for f, t in trainings.items())
-        + f" (batch {config['batch_size']}); the beta-VAE's readout: {config['readout']}",
+        + f" (batch {options['batch_size']}); the beta-VAE's readout: {options['readout']}",
         "R² uses the variance of each factor over the full factor grid (official evaluator), so values can be negative",
     ]
     if paper:
         notes.append("paper numbers are the README leaderboard's best models (PCL, DenseNet121), not models trained here")
-    return ExperimentResult(results=results, paper=paper, config=config, figures=figures, notes=notes, sections=sections)
+    return Report(figures=figures, notes=notes, sections=sections, paper=paper)
 
 
-def _training_config(family: str, config: dict, device: str) -> TrainingConfig:
-    """One family's optimisation settings: the shared options, its epoch budget and peak learning rate."""
-    epochs = config["epochs"] or FAMILY_EPOCHS[family]
-    return TrainingConfig(
-        epochs=epochs,
-        batch_size=config["batch_size"],
-        lr=config["lr"] or FAMILY_LR[family],
-        lr_schedule=config["lr_schedule"],
-        vae_lr=config["vae_lr"],
-        vae_epochs=config["vae_epochs"] or None,
-        beta=config["beta"],
-        readout=config["readout"],
-        device=device,
-    )
+EXPERIMENT = Experiment(
+    estimator=FactorRegressor,
+    run_options=RunOptions,
+    load=load,
+    models={family: _factory(family) for family in MODEL_FAMILIES},
+    evaluate=evaluate,
+    # no budget layer: the estimator's defaults are the benchmark's CPU budget already (epochs="auto" and
+    # lr="auto" give each family its tuned number of epochs and peak learning rate, FAMILY_EPOCHS / FAMILY_LR)
+    quick={"models": ["cnn", "mlp"], "num_train": 600, "num_test": 400, "num_heldin": 200, "epochs": 1},
+    report=report,
+    check=check,
+)
 
 
 def figures_from_records(record_paths, out_dir: str | Path) -> list[Path]:
@@ -271,7 +290,7 @@ def figures_from_records(record_paths, out_dir: str | Path) -> list[Path]:
         splits = splits or record["config"]["splits"]
         # draw the splits the record was made with (records from before an option existed use its default)
         split_options = split_options or {
-            "split_factors": [f for f in record["config"].get("split_factors", []) if f] or None,
+            "split_factors": [f for f in record["config"].get("split_factors") or [] if f] or None,
             "train_fraction": record["config"].get("train_fraction", 0.3),
             "composition_test_fraction": record["config"].get("composition_test_fraction", COMPOSITION_TEST_FRACTION),
             "split_rule": record["config"].get("split_rule", "search"),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from iclr22.core.errors import DataError
-from iclr22.idgbench.render import FactorSpace
+from iclr22.idgbench.synthetic import FactorSpace
 
 __all__ = ["r_squared", "score_predictions", "evaluate_model"]
 

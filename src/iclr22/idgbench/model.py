@@ -10,6 +10,7 @@ training labels (:class:`LinearReadout`).
 
 from __future__ import annotations
 
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +19,7 @@ from iclr22.core.errors import ConfigError
 
 __all__ = [
     "MODEL_FAMILIES",
+    "ModelFamily",
     "MLP",
     "VanillaCNN",
     "AddCoords",
@@ -33,8 +35,9 @@ __all__ = [
     "count_parameters",
 ]
 
-#: ``--set models=...`` names, in report order.
-MODEL_FAMILIES = ("mlp", "cnn", "coordconv", "resnet", "vit", "betavae")
+#: The model families (``--set models=...`` names), in report order.
+ModelFamily = Literal["mlp", "cnn", "coordconv", "resnet", "vit", "betavae"]
+MODEL_FAMILIES: tuple[str, ...] = get_args(ModelFamily)
 
 
 def _reset_all(module: nn.Module) -> None:
@@ -362,7 +365,7 @@ def build_model(name: str, image_shape: tuple[int, int, int], num_factors: int) 
     """A fresh model of one of :data:`MODEL_FAMILIES` for images ``(C, H, W)``.
 
     ``betavae`` returns the bare :class:`BetaVAE`; its readout is fit after unsupervised training
-    (see :func:`iclr22.idgbench.train.fit_beta_vae_readout`).
+    (see :func:`iclr22.idgbench.train.fit_mlp_readout` and :func:`~iclr22.idgbench.train.fit_linear_readout`).
     """
     channels, height, width = image_shape
     if name == "mlp":

@@ -38,14 +38,17 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.idgbench.render import FactorSpace
+from iclr22.idgbench.synthetic import FactorSpace
 
 __all__ = [
     "SPLIT_KINDS",
+    "SplitKind",
+    "SplitRule",
     "Split",
     "make_split",
     "random_split",
@@ -61,7 +64,9 @@ __all__ = [
     "SUPPLEMENTARY_TEST_RATIO",
 ]
 
-SPLIT_KINDS = ("random", "composition", "interpolation", "extrapolation")
+#: The four split kinds (``--set splits=...``), in report order.
+SplitKind = Literal["random", "composition", "interpolation", "extrapolation"]
+SPLIT_KINDS: tuple[str, ...] = get_args(SplitKind)
 
 #: Share of the grid in the composition split's test corner: the paper's Figure 2 draws it as a block of
 #: 4 of 7 rows x 5 of 7 columns (20 of 49 cells); the official test asserts no share for composition.
@@ -81,7 +86,8 @@ _DEFAULT_SPLIT_FACTORS = {
 
 #: ``search``: the rules above, per-factor counts searched for a 30 % train share (composition: Figure 2's
 #: corner); ``supplementary``: the paper's supplementary split code (:func:`supplementary_split`).
-SPLIT_RULES = ("search", "supplementary")
+SplitRule = Literal["search", "supplementary"]
+SPLIT_RULES: tuple[str, ...] = get_args(SplitRule)
 
 #: The supplementary code's per-factor test share, per dataset (its ``dataset_to_test_factor``: dSprites and
 #: its quarter-turn grid 0.2, Shapes3D 0.15, MPI3D 0.1, CelebGlow 0.3); ``colour-shapes`` takes Shapes3D's.

@@ -14,8 +14,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -23,9 +22,21 @@ from torch import nn
 
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.training import fit_epochs
-from iclr22.idgbench.model import MODEL_FAMILIES, BetaVAE, EncoderWithReadout, LinearReadout, MLPReadout, build_model
+from iclr22.core.validation import check_array, check_consistent_length
+from iclr22.idgbench.model import BetaVAE, EncoderWithReadout, LinearReadout, MLPReadout
 
-__all__ = ["images_to_tensor", "predict", "fit_regressor", "fit_beta_vae", "fit_linear_readout", "fit_mlp_readout", "scheduled_lr", "FactorRegressor", "TrainingConfig"]
+__all__ = [
+    "images_to_tensor",
+    "predict",
+    "fit_regressor",
+    "fit_beta_vae",
+    "fit_linear_readout",
+    "fit_mlp_readout",
+    "scheduled_lr",
+    "TrainingConfig",
+    "LrSchedule",
+    "Readout",
+]
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -86,62 +97,73 @@ def _device_of(module: nn.Module) -> torch.device:
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
+#: The supervised learning-rate schedules.
+LrSchedule = Literal["cosine", "constant"]
+#: How the β-VAE's frozen posterior means are read out.
+Readout = Literal["mlp", "linear"]
+
+
 @dataclass
 class TrainingConfig:
-    """Optimisation settings shared by the families.
+    """The resolved optimisation settings of one fit (built by
+    :meth:`iclr22.idgbench.estimator.FactorRegressor.training_config`, whose parameters document each
+    field and hold their defaults).
 
     Attributes:
         epochs: Passes over the training images.
         batch_size: Images per step.
         lr: Adam learning rate (the peak, with a schedule).
         lr_schedule: ``"cosine"`` (decay to 0 over all steps of the supervised training) or ``"constant"``.
-        warmup: Share of the supervised steps over which the learning rate rises linearly from 0 to ``lr``
-            before the schedule starts (0: none).
+        warmup: Share of the supervised steps over which the learning rate rises linearly from 0 to ``lr``.
         weight_decay: Adam weight decay.
-        vae_lr: Adam learning rate of the β-VAE (disentanglement_lib uses 1e-4; more is needed for few epochs).
+        vae_lr: Adam learning rate of the β-VAE.
         vae_epochs: Passes of unsupervised β-VAE training (``None``: ``epochs``).
         beta: β of the β-VAE.
-        readout: How the β-VAE's frozen posterior means are read out: ``"mlp"`` (a small MLP trained with
-            MSE, :func:`fit_mlp_readout`) or ``"linear"`` (ridge least squares, :func:`fit_linear_readout`).
+        readout: How the β-VAE's frozen posterior means are read out (``"mlp"`` or ``"linear"``).
         ridge: L2 penalty of the linear readout.
-        device: ``"cpu"`` or ``"cuda[:N]"``; batches are moved there one at a time.
+        device: ``"cpu"`` or ``"cuda[:N]"``; the model and each batch go there.
     """
 
-    epochs: int = 4
-    batch_size: int = 64
-    lr: float = 1e-3
-    lr_schedule: str = "cosine"
-    warmup: float = 0.0
-    weight_decay: float = 0.0
-    vae_lr: float = 5e-4
-    vae_epochs: int | None = None
-    beta: float = 4.0
-    readout: str = "mlp"
-    ridge: float = 1e-3
-    device: str = "cpu"
+    epochs: int
+    batch_size: int
+    lr: float
+    lr_schedule: LrSchedule
+    warmup: float
+    weight_decay: float
+    vae_lr: float
+    vae_epochs: int | None
+    beta: float
+    readout: Readout
+    ridge: float
+    device: str
 
     def check(self) -> None:
+        """Range and choice checks.
+
+        Raises:
+            ConfigError: naming the setting and what it takes.
+        """
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError(f"epochs and batch_size must be positive, got {self.epochs} and {self.batch_size}")
-        if self.lr_schedule not in ("cosine", "constant"):
-            raise ConfigError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")
+        if self.vae_epochs is not None and self.vae_epochs < 1:
+            raise ConfigError(f"vae_epochs must be positive (or None: same as epochs), got {self.vae_epochs}")
+        if self.lr_schedule not in get_args(LrSchedule):
+            raise ConfigError(f"lr_schedule must be one of {', '.join(get_args(LrSchedule))}, got {self.lr_schedule!r}")
         if not 0.0 <= self.warmup < 1.0:
             raise ConfigError(f"warmup is a share of the training steps in [0, 1), got {self.warmup}")
-        if self.readout not in ("mlp", "linear"):
-            raise ConfigError(f"readout must be 'mlp' or 'linear', got {self.readout!r}")
+        if self.readout not in get_args(Readout):
+            raise ConfigError(f"readout must be one of {', '.join(get_args(Readout))}, got {self.readout!r}")
         if self.lr <= 0 or self.vae_lr <= 0:
             raise ConfigError(f"learning rates must be positive, got lr={self.lr}, vae_lr={self.vae_lr}")
+        if self.weight_decay < 0 or self.ridge < 0:
+            raise ConfigError(f"weight_decay and ridge must be >= 0, got {self.weight_decay} and {self.ridge}")
 
 
 def _check_training_data(images: np.ndarray, targets: np.ndarray | None) -> None:
-    if len(images) == 0:
-        raise DataError("no training images")
+    check_array(images, "images", ndim=(3, 4), dtype=None)
     if targets is not None:
-        targets = np.asarray(targets)
-        if targets.ndim != 2 or len(targets) != len(images):
-            raise DataError(f"targets: expected [{len(images)}, K] (one row per image), got {targets.shape}")
-        if not np.all(np.isfinite(targets)):
-            raise DataError("targets hold NaN/inf values")
+        check_array(targets, "targets", ndim=2, dtype=None)
+        check_consistent_length(images=images, targets=targets)
 
 
 def _batches(num: int, batch_size: int, seed: int, epoch: int):
@@ -171,6 +193,7 @@ def fit_regressor(
     seed: int = 0,
     checkpoint_path: str | os.PathLike | None = None,
     desc: str = "train",
+    verbose: bool | None = None,
 ) -> list[dict[str, float]]:
     """Minimise ``mean ‖model(x) − y‖²`` over the training images with Adam (the supervised protocol).
 
@@ -182,6 +205,7 @@ def fit_regressor(
         seed: Seeds the batch order.
         checkpoint_path: Resume from / save to this file (per epoch).
         desc: Progress-bar label.
+        verbose: Progress bar: ``None`` on a terminal only, else on / off.
 
     Returns:
         Per-epoch logs (``loss``).
@@ -215,7 +239,7 @@ def fit_regressor(
         out = model.eval()(images_to_tensor(images[:1]).to(device))
     if out.ndim != 2 or out.shape[1] != target_tensor.shape[1]:
         raise DataError(f"model output has shape {tuple(out.shape)} for one image; expected [1, {target_tensor.shape[1]}] (one value per factor)")
-    result = fit_epochs(model, optimizer, train_epoch, None, config.epochs, checkpoint_path=checkpoint_path, checkpoint_every=1, desc=desc, restore_best=False)
+    result = fit_epochs(model, optimizer, train_epoch, None, config.epochs, checkpoint_path=checkpoint_path, checkpoint_every=1, desc=desc, restore_best=False, verbose=verbose)
     return result.history
 
 
@@ -226,6 +250,7 @@ def fit_beta_vae(
     seed: int = 0,
     checkpoint_path: str | os.PathLike | None = None,
     desc: str = "beta-vae",
+    verbose: bool | None = None,
 ) -> list[dict[str, float]]:
     """Train a β-VAE without labels: minimise ``BCE(x, x̂) + β · KL(q(z|x) ‖ N(0, I))`` (Higgins et al.)."""
     config.check()
@@ -248,7 +273,7 @@ def fit_beta_vae(
         return {"loss": float(totals[0]), "reconstruction": float(totals[1]), "kl": float(totals[2])}
 
     epochs = config.vae_epochs or config.epochs
-    return fit_epochs(vae, optimizer, train_epoch, None, epochs, checkpoint_path=checkpoint_path, checkpoint_every=1, desc=desc, restore_best=False).history
+    return fit_epochs(vae, optimizer, train_epoch, None, epochs, checkpoint_path=checkpoint_path, checkpoint_every=1, desc=desc, restore_best=False, verbose=verbose).history
 
 
 def fit_mlp_readout(
@@ -260,20 +285,23 @@ def fit_mlp_readout(
     batch_size: int = 256,
     lr: float = 1e-3,
     seed: int = 0,
+    device: str | torch.device | None = None,
 ) -> EncoderWithReadout:
     """Fit an MLP ``ŷ = g(h)`` with MSE on frozen representations ``h = encoder(x)``.
 
     The representations are computed once; the readout (``hidden`` ReLU layers) is trained with Adam and a
     cosine-decayed learning rate over ``epochs`` passes. Cheap: the inputs are the encoder's outputs, not images.
+    The readout trains on ``device`` (default: the encoder's).
 
     Returns:
         The encoder and its readout as one module mapping images to factors.
     """
     _check_training_data(images, targets)
-    features = torch.as_tensor(predict(encoder, images), dtype=torch.float32)
-    target = torch.as_tensor(np.asarray(targets), dtype=torch.float32)
+    device = torch.device(device) if device is not None else _device_of(encoder)
+    features = torch.as_tensor(predict(encoder, images), dtype=torch.float32).to(device)
+    target = torch.as_tensor(np.asarray(targets), dtype=torch.float32).to(device)
     torch.manual_seed(seed)
-    readout = MLPReadout(features.shape[1], target.shape[1], hidden)
+    readout = MLPReadout(features.shape[1], target.shape[1], hidden).to(device)
     optimizer = torch.optim.Adam(readout.parameters(), lr=lr)
     total_steps = epochs * math.ceil(len(features) / batch_size)
     step = 0
@@ -282,7 +310,8 @@ def fit_mlp_readout(
         for rows in _batches(len(features), batch_size, seed, epoch):
             for group in optimizer.param_groups:
                 group["lr"] = 0.5 * lr * (1.0 + math.cos(math.pi * step / total_steps))
-            loss = nn.functional.mse_loss(readout(features[rows]), target[rows])
+            index = torch.from_numpy(rows).to(device)
+            loss = nn.functional.mse_loss(readout(features[index]), target[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -293,17 +322,22 @@ def fit_mlp_readout(
     return EncoderWithReadout(encoder, readout.to(_device_of(encoder)))
 
 
-def fit_linear_readout(encoder: nn.Module, images: np.ndarray, targets: np.ndarray, ridge: float = 1e-3) -> EncoderWithReadout:
+def fit_linear_readout(
+    encoder: nn.Module, images: np.ndarray, targets: np.ndarray, ridge: float = 1e-3, device: str | torch.device | None = None
+) -> EncoderWithReadout:
     """Fit ``ŷ = W h + b`` on frozen representations ``h = encoder(x)`` by ridge least squares.
+
+    The least-squares solve runs on ``device`` (default: the encoder's), in float64.
 
     Returns:
         The encoder and its readout as one module mapping images to factors.
     """
     _check_training_data(images, targets)
-    features = torch.as_tensor(predict(encoder, images), dtype=torch.float64)
-    design = torch.cat([features, torch.ones(len(features), 1, dtype=torch.float64)], dim=1)
-    target = torch.as_tensor(np.asarray(targets), dtype=torch.float64)
-    penalty = ridge * torch.eye(design.shape[1], dtype=torch.float64)
+    device = torch.device(device) if device is not None else _device_of(encoder)
+    features = torch.as_tensor(predict(encoder, images), dtype=torch.float64).to(device)
+    design = torch.cat([features, torch.ones(len(features), 1, dtype=torch.float64, device=device)], dim=1)
+    target = torch.as_tensor(np.asarray(targets), dtype=torch.float64).to(device)
+    penalty = ridge * torch.eye(design.shape[1], dtype=torch.float64, device=device)
     penalty[-1, -1] = 0.0  # the bias is not shrunk
     solution = torch.linalg.solve(design.T @ design + penalty, design.T @ target)
     readout = LinearReadout(features.shape[1], target.shape[1])
@@ -313,57 +347,3 @@ def fit_linear_readout(encoder: nn.Module, images: np.ndarray, targets: np.ndarr
     for parameter in encoder.parameters():
         parameter.requires_grad_(False)
     return EncoderWithReadout(encoder, readout.to(_device_of(encoder)))
-
-
-class FactorRegressor:
-    """Train one of the benchmark's model families on images and predict their factors (scikit-learn style).
-
-    Args:
-        family: One of :data:`~iclr22.idgbench.model.MODEL_FAMILIES` (``mlp``, ``cnn``, ``coordconv``,
-            ``resnet``, ``vit``, ``betavae``).
-        config: Optimisation settings (:class:`TrainingConfig`).
-        seed: Seeds initialisation and batch order.
-        checkpoint_dir: Folder for resumable per-epoch checkpoints (``None``: none).
-
-    Attributes:
-        model_: The trained module mapping ``[B, C, H, W]`` to ``[B, K]``.
-        history_: Per-epoch training logs.
-
-    Example:
-        >>> reg = FactorRegressor("cnn", TrainingConfig(epochs=2)).fit(train_images, train_targets)
-        >>> predictions = reg.predict(test_images)
-    """
-
-    def __init__(self, family: str = "cnn", config: TrainingConfig | None = None, seed: int = 0, checkpoint_dir: str | Path | None = None) -> None:
-        if family not in MODEL_FAMILIES:
-            raise ConfigError(f"unknown model '{family}'; known: {', '.join(MODEL_FAMILIES)}")
-        self.family = family
-        self.config = config or TrainingConfig()
-        self.seed = seed
-        self.checkpoint_dir = checkpoint_dir
-
-    def _checkpoint(self, name: str) -> Path | None:
-        return None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / f"{name}.pt"
-
-    def fit(self, images: np.ndarray, targets: np.ndarray) -> FactorRegressor:
-        """Train on uint8 images ``[N, H, W(, C)]`` and normalised factors ``[N, K]``."""
-        _check_training_data(images, targets)
-        torch.manual_seed(self.seed)
-        image_shape = tuple(images_to_tensor(images[:1]).shape[1:])
-        model = build_model(self.family, image_shape, int(np.asarray(targets).shape[1]))
-        if isinstance(model, BetaVAE):
-            self.history_ = fit_beta_vae(model, images, self.config, self.seed, self._checkpoint(f"{self.family}-vae"), desc="beta-vae")
-            if self.config.readout == "mlp":
-                self.model_ = fit_mlp_readout(model, images, targets, seed=self.seed)
-            else:
-                self.model_ = fit_linear_readout(model, images, targets, self.config.ridge)
-        else:
-            self.history_ = fit_regressor(model, images, targets, self.config, self.seed, self._checkpoint(self.family), desc=self.family)
-            self.model_ = model
-        return self
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Predicted normalised factors ``[N, K]``."""
-        if not hasattr(self, "model_"):
-            raise ConfigError("FactorRegressor.predict called before fit")
-        return predict(self.model_, images)

@@ -1,4 +1,4 @@
-"""Datasets rendered from known factors: the factor grid and a procedural dSprites renderer.
+"""The embedded default data, rendered from known factors: the factor grid and the procedural renderers.
 
 The benchmark lives on a discrete *factor grid*: every combination of factor values is one image.
 :class:`FactorSpace` describes the grid (names, sizes, the flat index of a cell, labels normalised to

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from iclr22.core.errors import DataError
-from iclr22.idgbench.render import DSPRITES, DSPRITES_ROT90, DSpritesRenderer, FactorSpace, grid_variance
+from iclr22.idgbench.synthetic import DSPRITES, DSPRITES_ROT90, DSpritesRenderer, FactorSpace, grid_variance
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_pixel_statistics_match_the_real_frames(shared_data, renderer):
 
 
 def test_colour_shapes_pixels_by_hand():
-    from iclr22.idgbench.render import COLOUR_SHAPES, ColourShapesRenderer
+    from iclr22.idgbench.synthetic import COLOUR_SHAPES, ColourShapesRenderer
 
     assert COLOUR_SHAPES.sizes == (10, 10, 10, 8, 4, 15) and COLOUR_SHAPES.num_cells == 480_000
     np.testing.assert_allclose(ColourShapesRenderer.hue_to_rgb(np.array([0.0, 1 / 3, 2 / 3])), np.eye(3), atol=1e-12)
