@@ -112,8 +112,9 @@ def method_help(name: str) -> str:
             lines.append("dataset settings (applied before --set):")
             for dataset, settings in changed.items():
                 lines.append(f"  {dataset}: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
-        if experiment.quick:
-            lines.append("--quick sets: " + ", ".join(f"{k}={v}" for k, v in experiment.quick.items()))
+        quick = experiment.quick_settings(spec.default_dataset.name)
+        if quick:
+            lines.append(f"--quick sets (on {spec.default_dataset.name}): " + ", ".join(f"{k}={v}" for k, v in quick.items()))
     return "\n".join(lines)
 
 

@@ -98,7 +98,7 @@ def test_run_help_lists_options_with_types_and_defaults(capsys) -> None:
     assert "hidden_channels (int, default 64)" in out
     assert "alpha_init (float, default 1.0)" in out
     assert "norm ('none' | 'pairnorm' | 'nodenorm' | 'batchnorm', default none)" in out
-    assert "n_jobs (int, default 2)" in out and "models (list of str" in out
+    assert "n_jobs (int, default 2)" in out and "models (list of ('gcn' | 'sage'" in out
     assert "citeseer: hidden_channels=256" in out  # the per-dataset settings
 
 

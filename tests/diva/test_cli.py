@@ -74,7 +74,7 @@ def test_mnist_quick_on_the_shared_copy(shared_data, tmp_path):
         (["--set", "steps=abc"], "option 'steps' expects int"),
         (["--set", "steps=-1"], "parameter 'steps' must be a non-negative integer"),
         (["--set", "lr=fast"], "option 'lr' expects float | 'auto'"),
-        (["--set", "models=nosuch"], "option 'models': unknown ['nosuch']"),
+        (["--set", "models=nosuch"], "option 'models' expects list of ('"),
         (["--set", "bogus=1"], "unknown option 'bogus'"),
         (["--set", "reg=None"], "option 'reg' expects float | 'auto'"),
         (["--set", "train_size=5000"], "must lie in 1..1796"),

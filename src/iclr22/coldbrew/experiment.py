@@ -21,7 +21,7 @@ import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -42,7 +42,8 @@ from iclr22.coldbrew.train import TrainSettings
 
 __all__ = ["EXPERIMENT", "RunOptions", "MODELS", "BASELINES", "model_seed", "paper_numbers", "train_mode_accuracy", "load_planetoid_graph"]
 
-MODELS = ("gcn", "sage", "mlp", "graphmlp", "gcn_se", "coldbrew")
+ModelName = Literal["gcn", "sage", "mlp", "graphmlp", "gcn_se", "coldbrew"]
+MODELS: tuple[str, ...] = get_args(ModelName)
 BASELINES = ("gcn", "sage", "mlp", "graphmlp")
 #: ColdBrew's hyperparameters (its parameters less the ones the harness sets).
 HYPERPARAMETERS = tuple(name for name in ColdBrew._get_param_names() if name not in RUNTIME_PARAMS)
@@ -75,7 +76,7 @@ class RunOptions:
         lp_alpha: Label-propagation ``α`` (``None``: chosen on validation from the paper's grid {0.01, 0.1, 0.5, 0.9, 0.99}).
     """
 
-    models: list[str] = field(default_factory=lambda: list(MODELS))
+    models: list[ModelName] = field(default_factory=lambda: list(MODELS))
     split: SplitRule = "paper"
     split_fraction: float = 0.1
     label_split: LabelSplit = "auto"

@@ -102,6 +102,7 @@ class RunContext:
 
         settings = {
             "dataset": self.dataset,
+            "data_dir": str(self.data_dir) if self.data_dir is not None else None,  # same name, other files
             "seed": self.seed,
             "quick": self.quick,
             # the resolved options when the harness has them: the same settings reached through other
@@ -210,7 +211,8 @@ class Experiment:
             reason in ``experiment.py``); never a second copy of a default.
         dataset_options: ``{dataset: settings}`` applied after ``budget`` (or a function of the dataset
             name returning them).
-        quick: Settings applied with ``--quick`` (a smoke test in seconds).
+        quick: Settings applied with ``--quick`` (a smoke test in seconds), or a function of the dataset name
+            returning them when the sizes differ per dataset.
         report: ``report(ctx, options, data, results, fitted)`` -> :class:`Report` (figures, notes, extra
             rows); ``fitted`` maps each model name to what ``evaluate`` fitted.
         extra_options: More classes or functions whose annotated parameters are options too (e.g. a
@@ -227,7 +229,7 @@ class Experiment:
     evaluate: Callable[[str, Any, Any, "RunContext", dict[str, Any]], Mapping[str, float | None]]
     budget: Mapping[str, Any] = field(default_factory=dict)
     dataset_options: Mapping[str, Mapping[str, Any]] | Callable[[str], Mapping[str, Any]] = field(default_factory=dict)
-    quick: Mapping[str, Any] = field(default_factory=dict)
+    quick: Mapping[str, Any] | Callable[[str], Mapping[str, Any]] = field(default_factory=dict)
     report: Callable[..., Report] | None = None
     extra_options: Sequence[Any] = ()
     check: Callable[["RunContext", dict[str, Any]], None] | None = None
@@ -243,7 +245,11 @@ class Experiment:
     def settings_for(self, dataset: str, quick: bool) -> list[Mapping[str, Any]]:
         """The experiment's own layers over the defaults, in order: budget, dataset, quick."""
         per_dataset = self.dataset_options(dataset) if callable(self.dataset_options) else self.dataset_options.get(dataset, {})
-        return [self.budget, per_dataset, self.quick if quick else {}]
+        return [self.budget, per_dataset, self.quick_settings(dataset) if quick else {}]
+
+    def quick_settings(self, dataset: str) -> Mapping[str, Any]:
+        """What ``--quick`` sets on ``dataset``."""
+        return self.quick(dataset) if callable(self.quick) else self.quick
 
     def resolve(self, ctx: "RunContext") -> dict[str, Any]:
         """The run's options: estimator defaults, then :meth:`settings_for`, then ``--set``.
@@ -281,7 +287,7 @@ class Experiment:
         report = self.report(ctx, options, data, results, fitted) if self.report is not None else Report()
         for name, row in report.results.items():
             results[name] = dict(row)
-        results = {name: row for name, row in results.items() if row}
+        results = {name: row for name, row in results.items() if row}  # evaluate may return {} to leave a row out
         timing = "\n".join(f"| {name} | {seconds[name]:.1f} |" for name in seconds)
         sections = {**report.sections, "Time per model": "| model | seconds (fit and score, this seed) |\n|---|---|\n" + timing}
         return ExperimentResult(

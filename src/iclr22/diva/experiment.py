@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -44,7 +44,8 @@ from iclr22.diva.estimator import DIVA
 from iclr22.diva.model import RandomFourierFeatures
 
 #: The rows of the table, in order; every one but ``cleanlab`` reads the seed's one DIVA fit.
-MODELS = ("diva", "loss_rank", "influence", "cleanlab", "uniform", "drop_top", "drop_top_oracle")
+ModelName = Literal["diva", "loss_rank", "influence", "cleanlab", "uniform", "drop_top", "drop_top_oracle"]
+MODELS: tuple[str, ...] = get_args(ModelName)
 
 
 @dataclass
@@ -66,7 +67,7 @@ class RunOptions:
         backbone_dim: Width of the CNN's penultimate layer, the features handed to DIVA.
     """
 
-    models: list[str] = field(default_factory=lambda: list(MODELS))
+    models: list[ModelName] = field(default_factory=lambda: list(MODELS))
     noise: float = 0.1
     features: Literal["rff", "cnn", "pixels", "identity"] = "rff"
     num_features: int = 1024
@@ -88,7 +89,7 @@ DATASET_OPTIONS: dict[str, dict[str, Any]] = {
     "features": {"features": "identity", "train_size": 0},  # the user's embeddings, all of them
 }
 #: ``--quick``: a smoke test in seconds, per dataset (the core's ``quick`` is one mapping for all; see
-#: :class:`_Experiment`).
+#: :attr:`Experiment.quick` as a function of the dataset).
 QUICK: dict[str, dict[str, Any]] = {
     "digits": {"train_size": 500, "num_features": 256, "backbone_size": 400, "backbone_epochs": 3},
     "mnist": {"train_size": 1000, "test_size": 1000, "num_features": 512, "backbone_size": 1000, "backbone_epochs": 2},
@@ -462,28 +463,14 @@ def _detection_figure(ctx: RunContext, diva: DIVA, data: SeedData, results: Mapp
 
 
 # ------------------------------------------------------------------------------------------ declaration
-@dataclass(frozen=True)
-class _Experiment(Experiment):
-    """:class:`Experiment` with a ``--quick`` layer per dataset (the core's ``quick`` is one mapping)."""
-
-    quick_per_dataset: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    def settings_for(self, dataset: str, quick: bool) -> list[Mapping[str, Any]]:
-        layers = list(super().settings_for(dataset, quick))
-        if quick:
-            layers[-1] = self.quick_per_dataset.get(dataset, self.quick)
-        return layers
-
-
-EXPERIMENT = _Experiment(
+EXPERIMENT = Experiment(
     estimator=DIVA,
     run_options=RunOptions,
     load=load,
     models={name: make_cleanlab if name == "cleanlab" else make_diva for name in MODELS},
     evaluate=evaluate,
     dataset_options=DATASET_OPTIONS,
-    quick=QUICK["digits"],  # what --help shows for the embedded default; every dataset's in quick_per_dataset
-    quick_per_dataset=QUICK,
+    quick=lambda dataset: QUICK.get(dataset, QUICK["digits"]),
     report=report,
     check=check_options,
 )

@@ -91,6 +91,7 @@ class FactorRegressor(RegressorMixin, Estimator):
     """
 
     _fitted_attribute = "model_"
+    _not_options = ("family",)  # the experiment fits one regressor per family (--set models=...)
 
     def __init__(
         self,

@@ -26,7 +26,7 @@ from iclr22.core.results import markdown_table, new_figure, save_figure
 from iclr22.core.training import progress
 from iclr22.idgbench.benchmark import Benchmark, SplitData, load_official_split
 from iclr22.idgbench.estimator import FactorRegressor, fit_and_score
-from iclr22.idgbench.model import MODEL_FAMILIES
+from iclr22.idgbench.model import MODEL_FAMILIES, ModelFamily
 from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS, SplitKind, SplitRule
 from iclr22.idgbench.synthetic import DSpritesArchiveImages
 
@@ -55,7 +55,7 @@ class RunOptions:
         test_ratio_per_factor: The supplementary rule's per-factor test share (None: the dataset's; split_rule=supplementary only).
     """
 
-    models: list[str] = field(default_factory=lambda: list(MODEL_FAMILIES))
+    models: list[ModelFamily] = field(default_factory=lambda: list(MODEL_FAMILIES))
     splits: list[SplitKind] = field(default_factory=lambda: list(SPLIT_KINDS))
     num_train: int = 20000
     num_test: int = 3000
@@ -87,8 +87,6 @@ class BenchmarkData:
 
 def check(ctx: RunContext, options: dict[str, Any]) -> None:
     """Cross-option rules and ranges, before any image is drawn; the estimator checks its own parameters."""
-    if "family" in ctx.overrides:
-        raise ConfigError("option 'family' is set per row by option 'models' in this experiment; use --set models=...")
     if not options["splits"]:
         raise ConfigError(f"option 'splits': none given; choose from {', '.join(SPLIT_KINDS)}")
     for key in ("num_train", "num_test"):

@@ -30,7 +30,7 @@ from iclr22.core.experiment import Experiment, Report, RunContext
 from iclr22.core.options import options_of
 from iclr22.core.results import new_figure, save_figure
 from iclr22.data.trajectories import load_ethucy, load_trajectory_folder
-from iclr22.trajshap.estimator import ARCHITECTURES, Attributions, TrajectoryPredictor, TrajectoryShapley
+from iclr22.trajshap.estimator import ARCHITECTURES, Architecture, Attributions, TrajectoryPredictor, TrajectoryShapley
 from iclr22.trajshap.scenes import SceneBatch, build_samples
 from iclr22.trajshap.synthetic import Regime, simulate_scenes
 
@@ -63,7 +63,7 @@ class RunOptions:
         sim_frames: Frames per simulated scene.
     """
 
-    models: list[str] = field(default_factory=lambda: list(MODEL_NAMES))
+    models: list[Architecture] = field(default_factory=lambda: list(MODEL_NAMES))
     obs_len: int = 8
     pred_len: int = 12
     radius: float = 3.0
