@@ -27,10 +27,11 @@ import torch
 
 from iclr22.core.paths import default_data_root
 from iclr22.data.domains import load_tpt48
-from iclr22.grda.experiment import tpt48_holdout_sources, tpt48_task_sources, tpt48_windows
-from iclr22.grda.train import AdversarialAdapter, fit_domain_embedding, graph_discriminator_loss
+from iclr22.grda.baselines import AdversarialAdapter
+from iclr22.grda.tpt48 import tpt48_holdout_sources, tpt48_task_sources, tpt48_windows
+from iclr22.grda.train import fit_domain_embedding, graph_discriminator_loss
 
-#: The TPT-48 experiment's settings (``iclr22.grda.experiment``: DEFAULTS + DATASET_DEFAULTS["tpt48"]).
+#: The TPT-48 experiment's settings (``iclr22.grda.experiment``: the estimator's defaults, BUDGET and TPT48_OPTIONS).
 SETTINGS = dict(task="regression", hidden=64, lr=1e-4, lr_disc=1e-3, init="pytorch", pairing="random",
                 batch_per_domain=16, num_sampled_domains=27, verbose=False)
 MODELS = {"source_only": ("source_only", 0.0), "grda λ=0": ("grda", 0.0), "grda λ=0.001": ("grda", 0.001),
@@ -53,10 +54,10 @@ def held_out_runs(seed: int, epochs: int) -> None:
         sources = np.setdiff1d(tpt48_task_sources(data, task), hidden)
         windows = tpt48_windows(data.temperatures, sources, 6, 12)
         scored = np.isin(windows["domain_test"], hidden)
-        embedding = fit_domain_embedding(data.adjacency, 2, lr=1e-4, random_state=seed)
+        embedding = fit_domain_embedding(data.adjacency, 2, lr=1e-4, seed=seed)
         for name, (method, lam) in MODELS.items():
             started = time.perf_counter()
-            model = AdversarialAdapter(method, lambda_adv=lam, epochs=epochs, random_state=seed, **SETTINGS)
+            model = AdversarialAdapter(method, lambda_adv=lam, epochs=epochs, seed=seed, **SETTINGS)
             model.fit(windows["x_train"], windows["y_train"], windows["domain_train"], data.adjacency, sources, embedding)
             scores = model.score_domains(windows["x_test"][scored], windows["y_test"][scored], windows["domain_test"][scored])
             mse = float(np.mean(list(scores.values())))

@@ -45,8 +45,8 @@ def test_grda_beats_source_only_on_the_spiral() -> None:
     data = make_spiral_domains(num_domains=15, points_per_domain=60, seed=1)
     y = _masked_labels(data)
     acc_grda, acc_source = [], []
-    for random_state in range(6):
-        common = {"hidden": 32, "epochs": 40, "lr": 1e-3, "lr_disc": 1e-3, "init": "pytorch", "pairing": "aligned", "random_state": random_state}
+    for seed in range(6):
+        common = {"hidden": 32, "epochs": 40, "lr": 1e-3, "lr_disc": 1e-3, "init": "pytorch", "pairing": "aligned", "seed": seed}
         grda = GRDA(**common).fit(data.x, y, data.domain, data.adjacency, data.source_domains)
         source_only = AdversarialAdapter("source_only", **common).fit(data.x, y, data.domain, data.adjacency, data.source_domains)
         acc_grda.append(grda._metric(data.x, data.y, data.domain))
@@ -56,13 +56,14 @@ def test_grda_beats_source_only_on_the_spiral() -> None:
 
 def test_same_seed_same_numbers_and_resume_matches(spiral, tmp_path) -> None:
     args = (spiral.x, _masked_labels(spiral), spiral.domain, spiral.adjacency, spiral.source_domains)
-    straight = GRDA(**{**SMALL, "epochs": 4}, random_state=3).fit(*args)
-    again = GRDA(**{**SMALL, "epochs": 4}, random_state=3).fit(*args)
+    straight = GRDA(**{**SMALL, "epochs": 4}, seed=3).fit(*args)
+    again = GRDA(**{**SMALL, "epochs": 4}, seed=3).fit(*args)
     np.testing.assert_array_equal(straight.predict_proba(spiral.x, spiral.domain), again.predict_proba(spiral.x, spiral.domain))
     # Interrupted after 2 epochs, then resumed to 4 from the checkpoint: the same model.
-    checkpoint = tmp_path / "grda.pt"
-    GRDA(**{**SMALL, "epochs": 2}, random_state=3, checkpoint_path=checkpoint).fit(*args)
-    resumed = GRDA(**{**SMALL, "epochs": 4}, random_state=3, checkpoint_path=checkpoint).fit(*args)
+    checkpoint = tmp_path / "grda"
+    GRDA(**{**SMALL, "epochs": 2}, seed=3, checkpoint_dir=checkpoint).fit(*args)
+    assert (checkpoint / "checkpoint.pt").is_file()
+    resumed = GRDA(**{**SMALL, "epochs": 4}, seed=3, checkpoint_dir=checkpoint).fit(*args)
     np.testing.assert_allclose(resumed.predict_proba(spiral.x, spiral.domain), straight.predict_proba(spiral.x, spiral.domain), atol=1e-6)
 
 
@@ -110,7 +111,7 @@ def test_bad_inputs_raise_data_errors(spiral) -> None:
         _fit(x, only_targets, d, a, spiral.source_domains)
     bad_x = x.copy()
     bad_x[3, 0] = np.nan
-    with pytest.raises(DataError, match="row 3"):
+    with pytest.raises(DataError, match=r"fit: X: holds NaN .*\(3, 0\)"):
         _fit(bad_x, y, d, a, spiral.source_domains)
     with pytest.raises(ConfigError, match="update"):
         GRDA(update="sometimes").fit(x, y, d, a, spiral.source_domains)

@@ -12,7 +12,7 @@ from iclr22.cli import main
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.results import read_metrics
 from iclr22.grda.experiment import tpt48_task_sources, tpt48_windows
-from iclr22.grda.train import graph_distance_to
+from iclr22.grda.graph import graph_distance_to
 
 MODELS = {"source_only", "dann", "adda", "cdann", "mdd", "grda", "grda_official"}
 
@@ -79,7 +79,7 @@ def test_pretrained_domain_index_has_no_outlier_states_on_the_48_state_graph(sha
     extrapolates wildly there (E->W source-only MSE ~135 on ID/UT/WY)."""
     from iclr22.data.domains import load_tpt48
     from iclr22.grda import GRDA
-    from iclr22.grda.experiment import DEFAULTS, DATASET_DEFAULTS
+    from iclr22.grda.experiment import EXPERIMENT
     from iclr22.grda.train import fit_domain_embedding
 
     data = load_tpt48(shared_data / "grda" / "tpt48")
@@ -89,9 +89,9 @@ def test_pretrained_domain_index_has_no_outlier_states_on_the_48_state_graph(sha
     model = GRDA(task="regression", hidden=8, epochs=0, domain_index="pretrained").fit(x, y, domain, data.adjacency)
     norms = np.linalg.norm(model.domain_embedding_, axis=1)
     assert norms.max() < 10 * np.median(norms)
-    assert {**DEFAULTS, **DATASET_DEFAULTS["tpt48"]}["index_lr"] == model.lr_index
+    assert EXPERIMENT.schema("grda").resolve(*EXPERIMENT.settings_for("tpt48", False))["lr_index"] == model.lr_index
     # The failure this guards against: the same pre-training at lr 1e-3.
-    outlying = np.linalg.norm(fit_domain_embedding(data.adjacency, 2, lr=1e-3, random_state=0), axis=1)
+    outlying = np.linalg.norm(fit_domain_embedding(data.adjacency, 2, lr=1e-3, seed=0), axis=1)
     assert outlying.max() > 30 * np.median(outlying)
 
 
@@ -193,17 +193,16 @@ def test_bad_options_exit_2(tmp_path: Path, capsys) -> None:
 
 def test_per_model_adversarial_weight(tmp_path: Path, capsys, monkeypatch) -> None:
     """lambda_adv_<model> sets one model's λ; the others keep lambda_adv; bad values and models exit 2."""
-    import iclr22.grda.experiment as experiment
+    from iclr22.grda import GRDA
 
     used: dict[str, float] = {}
-    real = experiment.AdversarialAdapter
+    real_fit = GRDA.fit
 
-    def recording(method, **kwargs):
-        model = real(method, **kwargs)
-        used[method if kwargs.get("update") != "official" else "grda_official"] = kwargs["lambda_adv"]
-        return model
+    def recording(self, *args, **kwargs):
+        used["grda_official" if self.update == "official" else self._method] = self.lambda_adv
+        return real_fit(self, *args, **kwargs)
 
-    monkeypatch.setattr(experiment, "AdversarialAdapter", recording)
+    monkeypatch.setattr(GRDA, "fit", recording)
     args = ["run", "grda", "--quick", "--out", str(tmp_path), "--set", "models=dann,mdd,grda_official"]
     assert main(args + ["--set", "lambda_adv=0.3", "--set", "lambda_adv_dann=0.02", "--set", "lambda_adv_grda_official=0"]) == 0
     assert used == {"dann": 0.02, "mdd": 0.3, "grda_official": 0.0}
@@ -219,13 +218,14 @@ def test_per_model_adversarial_weight(tmp_path: Path, capsys, monkeypatch) -> No
 
 def test_per_model_weight_precedence() -> None:
     """Per-model key > lambda_adv given on the command line > dataset per-model default > lambda_adv."""
-    from iclr22.grda.experiment import ADVERSARIAL_MODELS, DATASET_DEFAULTS, DEFAULTS, _resolve_lambdas
+    from iclr22.grda.experiment import ADVERSARIAL_MODELS, EXPERIMENT, TPT48_OPTIONS, _resolve_lambdas
 
-    base = {**DEFAULTS, **DATASET_DEFAULTS["tpt48"]}
+    base = EXPERIMENT.schema("grda").resolve(*EXPERIMENT.settings_for("tpt48", False))
     cfg = dict(base)
     _resolve_lambdas(cfg, {})
     assert cfg["lambda_adv_grda"] == cfg["lambda_adv"]
-    assert all(cfg[f"lambda_adv_{m}"] == base[f"lambda_adv_{m}"] for m in ADVERSARIAL_MODELS if base[f"lambda_adv_{m}"] is not None)
+    assert all(cfg[f"lambda_adv_{m}"] == TPT48_OPTIONS[f"lambda_adv_{m}"] for m in ADVERSARIAL_MODELS if f"lambda_adv_{m}" in TPT48_OPTIONS)
+    assert cfg["lambda_adv_dann"] == 0.1 != cfg["lambda_adv"]
     cfg = {**base, "lambda_adv": 0.5, "lambda_adv_adda": 0.07}
     _resolve_lambdas(cfg, {"lambda_adv": 0.5, "lambda_adv_adda": 0.07})
     assert {cfg[f"lambda_adv_{m}"] for m in ADVERSARIAL_MODELS if m != "adda"} == {0.5} and cfg["lambda_adv_adda"] == 0.07

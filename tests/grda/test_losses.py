@@ -9,16 +9,8 @@ import pytest
 import torch
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.grda.train import (
-    adjacency_from_edges,
-    adjacency_from_similarity,
-    as_adjacency,
-    domain_index_loss,
-    graph_discriminator_loss,
-    graph_distance_to,
-    reverse_gradient,
-    sample_domain_subgraph,
-)
+from iclr22.grda.graph import adjacency_from_edges, adjacency_from_similarity, as_adjacency, graph_distance_to
+from iclr22.grda.train import domain_index_loss, graph_discriminator_loss, reverse_gradient, sample_domain_subgraph
 
 
 def _random_graph(num: int, seed: int, p: float = 0.35) -> np.ndarray:

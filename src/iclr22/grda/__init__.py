@@ -3,7 +3,10 @@
 Adapt a model from a few labelled domains to many unlabelled ones when the domains are the nodes of a
 known graph (e.g. US states and their borders). ``GRDA(...).fit(X, y, domain, adjacency)`` adapts;
 ``predict(X, domain)`` serves any domain. The baselines of the paper (source-only, DANN, CDANN, ADDA, MDD)
-run through :class:`AdversarialAdapter` on the same networks.
+run through :class:`AdversarialAdapter` on the same networks. Files: ``train.py`` (the algorithm),
+``estimator.py`` (:class:`GRDA`, :func:`fit_grda`), ``baselines.py`` (:class:`AdversarialAdapter`), ``model.py``
+(the networks), ``graph.py`` (the domain graph), ``synthetic.py`` (the spiral), ``tpt48.py`` (the TPT-48
+protocol), ``experiment.py`` and ``figures.py`` (the paper's experiment and its report).
 
 This module holds only the registry entry and lazy re-exports: importing it loads no torch.
 """
@@ -15,7 +18,7 @@ from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exp
 SPEC = MethodSpec(
     name="grda",
     paper="Xu et al., Graph-Relational Domain Adaptation (ICLR 2022)",
-    entry="iclr22.grda.experiment:run",
+    entry="iclr22.grda.experiment:EXPERIMENT",
     datasets=(
         DatasetSpec("spiral", "synthetic spiral of 15 domains on a graph, DG-15-like (generated, seeded)"),
         DatasetSpec("dg15", "DG-15: 15 toy domains, 2-D inputs, binary labels (grda/dg15/dg15.npz); any dgN.npz works", "grda/dg15"),
@@ -37,22 +40,22 @@ SPEC = MethodSpec(
 
 # Public API, imported on first use (PEP 562) so that reading SPEC stays light.
 _EXPORTS = {
-    "GRDA": "iclr22.grda.train",
-    "AdversarialAdapter": "iclr22.grda.train",
-    "fit_grda": "iclr22.grda.train",
+    "GRDA": "iclr22.grda.estimator",
+    "fit_grda": "iclr22.grda.estimator",
+    "AdversarialAdapter": "iclr22.grda.baselines",
     "METHODS": "iclr22.grda.train",
-    "as_adjacency": "iclr22.grda.train",
-    "adjacency_from_edges": "iclr22.grda.train",
-    "adjacency_from_similarity": "iclr22.grda.train",
-    "graph_distance_to": "iclr22.grda.train",
+    "as_adjacency": "iclr22.grda.graph",
+    "adjacency_from_edges": "iclr22.grda.graph",
+    "adjacency_from_similarity": "iclr22.grda.graph",
+    "graph_distance_to": "iclr22.grda.graph",
     "sample_domain_subgraph": "iclr22.grda.train",
     "graph_discriminator_loss": "iclr22.grda.train",
     "domain_index_loss": "iclr22.grda.train",
     "fit_domain_embedding": "iclr22.grda.train",
     "make_spiral_domains": "iclr22.grda.synthetic",
-    "tpt48_windows": "iclr22.grda.experiment",
-    "tpt48_task_sources": "iclr22.grda.experiment",
-    "TPT48_EAST_STATES": "iclr22.grda.experiment",
+    "tpt48_windows": "iclr22.grda.tpt48",
+    "tpt48_task_sources": "iclr22.grda.tpt48",
+    "TPT48_EAST_STATES": "iclr22.grda.tpt48",
     "Encoder": "iclr22.grda.model",
     "Predictor": "iclr22.grda.model",
     "GraphDiscriminator": "iclr22.grda.model",

@@ -9,96 +9,118 @@ scored on every target domain; the tables report the mean over target domains.
 * ``tpt48``: the 48-state temperature data, tasks E(24)→W(24) and N(24)→S(24): 6 months in, the next 6
   months out; MSE = squared error summed over the 6 predicted months, in standardised units, averaged
   over windows and then over target states (the lab's TPT-48 protocol), also by graph distance
-  ("level") of each target state to the nearest source state.
+  ("level") of each target state to the nearest source state (:mod:`iclr22.grda.tpt48`).
+
+The hyperparameters are :class:`~iclr22.grda.estimator.GRDA`'s; this file declares the run options
+(:class:`RunOptions`), the settings for the CPU budget and per dataset, and the rows of the table.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.core.experiment import ExperimentResult, RunContext
-from iclr22.data.domains import TPT48_EAST_STATES, DomainDataset, load_dg, load_tpt48, tpt48_source_domains
+from iclr22.core.experiment import Experiment, Report, RunContext
+from iclr22.core.options import options_of
+from iclr22.data.domains import DomainDataset, load_dg, load_tpt48
+from iclr22.grda.baselines import AdversarialAdapter
+from iclr22.grda.estimator import GRDA
+from iclr22.grda.figures import dg_positions, per_domain_table, plot_curves, plot_graph_scores
+from iclr22.grda.graph import graph_distance_to
 from iclr22.grda.synthetic import make_spiral_domains
-from iclr22.grda.train import AdversarialAdapter, fit_domain_embedding, graph_distance_to
+from iclr22.grda.tpt48 import TASKS, TPT48_EAST_STATES, tpt48_holdout_sources, tpt48_task_sources, tpt48_windows
+from iclr22.grda.train import fit_domain_embedding
 
-__all__ = ["run", "DEFAULTS", "QUICK", "tpt48_windows", "tpt48_task_sources", "tpt48_holdout_sources", "TPT48_EAST_STATES", "PAPER_DG", "PAPER_TPT48"]
+__all__ = [
+    "EXPERIMENT", "RunOptions", "MODELS", "BUDGET", "QUICK", "dataset_options", "PAPER_DG", "PAPER_TPT48",
+    "tpt48_windows", "tpt48_task_sources", "tpt48_holdout_sources", "TPT48_EAST_STATES",
+]
 
+#: The rows of the tables, in order.
 MODELS = ["source_only", "dann", "adda", "cdann", "mdd", "grda", "grda_official", "grda_random_pairing"]
 #: Models with an adversarial term, each with its own ``lambda_adv_<model>`` option.
 ADVERSARIAL_MODELS = MODELS[1:]
 
-#: Options shared by every dataset; ``--set key=value`` changes them.
-DEFAULTS: dict[str, Any] = {
-    "models": MODELS,
-    # Reduced from the official nh = 512 / 500 epochs so that a run fits a 2-core CPU (docs: deviations).
-    "hidden": 64,
-    "epochs": 100,
-    "lr": 1e-4,
-    # The official lr_d = 1e-4 with N(0, 0.01) weights leaves the graph discriminator at chance level
-    # for the whole run; a 10x faster D with PyTorch's default init learns (docs: deviations).
-    "lr_disc": 1e-3,
-    "init": "pytorch",
-    "pairing": "aligned",
-    "lambda_adv": 1.0,
-    # Per-model λ (``lambda_adv_dann=0.02`` ...); None = ``lambda_adv``. See ``_resolve_lambdas``.
-    **{f"lambda_adv_{m}": None for m in ADVERSARIAL_MODELS},
-    "batch_per_domain": 10,
-    "num_sampled_domains": 0,  # 0: round(2D/3), the official 10 of 15
-    "domain_index": "auto",
-    "index_dim": 2,
-    # Adam learning rate of the domain index network (pre-training when no embedding is given, or joint
-    # training): the official GNet lr_g = 1e-4. At 1e-3 the 2-D pre-training of the 48-state TPT-48 graph
-    # sends three nodes (e.g. ID, UT, WY) to norm ~29 against a median of 0.4, and every model's error on
-    # them explodes (E->W source-only MSE ~135 there); at 1e-4 the largest norm is < 3x the median, as in
-    # the official DG-15 g_encode (4.4x). Chosen from the embedding alone, no labels (docs: deviations).
-    "index_lr": 1e-4,
-    "update": "paper",
-    "mdd_lambda_src": 0.5,
-    "mdd_lambda_tgt": 0.5,
-    "source_domains": [0],  # only read when use_file_sources is false
-    "use_file_sources": True,
-    "tasks": ["EW", "NS"],
-    # TPT-48 only: hide the labels of this many source states (those nearest the targets' side) and score
-    # only them — the label-free validation used to choose lambda_adv. Target states are then not scored.
-    "holdout_sources": 0,
-    "seq_len": 6,
-    "group_len": 12,
-    "tpt48_standardize": "global",
-    "eval_every": 20,
-    "checkpoint_every": 0,
+
+@dataclass
+class RunOptions:
+    """The run options of the GRDA experiment (the hyperparameters are GRDA's own, see ``--help``).
+
+    Args:
+        models: The rows to run, in order: source_only, dann, adda, cdann, mdd, grda, grda_official (the
+            official update order), grda_random_pairing (GRDA with label-free random pairing).
+        lambda_adv_dann: λ of the dann row; None = lambda_adv. Precedence: this key; else lambda_adv if
+            given with --set; else the dataset's per-model default (TPT-48); else lambda_adv.
+        lambda_adv_adda: λ of the adda row; None = lambda_adv (precedence as lambda_adv_dann).
+        lambda_adv_cdann: λ of the cdann row; None = lambda_adv (precedence as lambda_adv_dann).
+        lambda_adv_mdd: λ of the mdd row; None = lambda_adv (precedence as lambda_adv_dann).
+        lambda_adv_grda: λ of the grda row; None = lambda_adv (precedence as lambda_adv_dann).
+        lambda_adv_grda_official: λ of the grda_official row; None = lambda_adv (precedence as lambda_adv_dann).
+        lambda_adv_grda_random_pairing: λ of the grda_random_pairing row; None = lambda_adv (precedence as
+            lambda_adv_dann).
+        source_domains: Labelled domains of a DG file, read only when use_file_sources is false.
+        use_file_sources: Take the source domains from the DG file's src_domain.
+        tasks: TPT-48 tasks: EW (24 eastern states to the 24 western ones), NS (north to south).
+        holdout_sources: TPT-48 validation: hide the labels of this many sources nearest the targets and
+            score only them (mse_holdout_ew/ns; 0: off, targets are scored as usual).
+        seq_len: TPT-48 months per input window (and per predicted window).
+        group_len: TPT-48 months between year-aligned windows.
+        tpt48_standardize: TPT-48 standardisation: global (one mean / std for all states, the lab's code) or
+            per_state (each state by its own input months; no target label read).
+        eval_every: Epochs between the accuracy-curve evaluations (DG).
+    """
+
+    models: list[str] = field(default_factory=lambda: list(MODELS))
+    lambda_adv_dann: float | None = None
+    lambda_adv_adda: float | None = None
+    lambda_adv_cdann: float | None = None
+    lambda_adv_mdd: float | None = None
+    lambda_adv_grda: float | None = None
+    lambda_adv_grda_official: float | None = None
+    lambda_adv_grda_random_pairing: float | None = None
+    source_domains: list[int] = field(default_factory=lambda: [0])
+    use_file_sources: bool = True
+    tasks: list[Literal["EW", "NS"]] = field(default_factory=lambda: ["EW", "NS"])
+    holdout_sources: int = 0
+    seq_len: int = 6
+    group_len: int = 12
+    tpt48_standardize: Literal["global", "per_state"] = "global"
+    eval_every: int = 20
+
+
+#: Reduced from the official nh = 512 / 500 epochs so that 8 models × 5 seeds fit a 2-core CPU (docs: deviations).
+BUDGET: dict[str, Any] = {"hidden": 64, "epochs": 100}
+
+#: DG data: the official pairing (the k-th sample of every domain), to reproduce the paper's protocol; the
+#: label-free random pairing is the grda_random_pairing row (docs: deviations).
+DG_OPTIONS: dict[str, Any] = {"pairing": "aligned"}
+
+#: TPT-48 windows are not class-sorted, so the label-free random pairing (the estimator's default) is the protocol
+#: there and the grda_random_pairing row would repeat grda. Batch 16 per domain and 27 of 48 domains per
+#: discriminator loss as the lab's TPT-48 code (VDI). λ is not published for TPT-48; 0.001 has the lowest MSE on
+#: held-out *source* states (``holdout_sources=8``: the 8 sources nearest the targets' side, labels hidden), summed
+#: over both tasks and averaged over seeds 0 and 1, among {0.1, 0.02, 0.005, 0.001} — never target labels
+#: (docs/methods/grda.md). L_d is scaled by the number of domains (48 · ln 2 ≈ 33 at chance), so λ = 0.5 puts ≈ 17
+#: against a prediction MSE below 1. The baselines' λ were chosen by the same rule on the same grid, each on its own.
+TPT48_OPTIONS: dict[str, Any] = {
+    "task": "regression", "batch_per_domain": 16, "lambda_adv": 0.001, "num_sampled_domains": 27, "models": MODELS[:-1],
+    "lambda_adv_dann": 0.1, "lambda_adv_adda": 0.001, "lambda_adv_cdann": 0.005, "lambda_adv_mdd": 0.001,
 }
 
-#: Per-dataset defaults, applied before ``--quick`` and ``--set``.
-DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dg": {},
-    # TPT-48 windows are not class-sorted, so the label-free random pairing is the protocol there and the
-    # grda_random_pairing row would repeat grda. Batch 16 per domain as the lab's TPT-48 code (VDI). λ is not
-    # published for TPT-48; 0.001 has the lowest MSE on held-out *source* states (``holdout_sources=8``: the 8
-    # sources nearest the targets' side, labels hidden), summed over both tasks and averaged over seeds 0 and 1,
-    # among {0.1, 0.02, 0.005, 0.001} — never target labels (docs/methods/grda.md). L_d is scaled by the number
-    # of domains (48 · ln 2 ≈ 33 at chance), so λ = 0.5 puts ≈ 17 against a prediction MSE below 1.
-    # The baselines' λ were chosen by the same rule on the same grid, each on its own (docs: λ validation).
-    "tpt48": {
-        "batch_per_domain": 16, "lambda_adv": 0.001, "pairing": "random", "num_sampled_domains": 27, "models": MODELS[:-1],
-        "lambda_adv_dann": 0.1, "lambda_adv_adda": 0.001, "lambda_adv_cdann": 0.005, "lambda_adv_mdd": 0.001,
-    },
-}
-
+#: ``--quick``: a smoke test in seconds.
 QUICK: dict[str, Any] = {"hidden": 16, "epochs": 3, "eval_every": 1, "batch_per_domain": 25}
 
-CHOICES = {
-    "update": ["paper", "official"],
-    "domain_index": ["auto", "given", "pretrained", "joint", "onehot"],
-    "init": ["official", "pytorch"],
-    "pairing": ["aligned", "random"],
-    "tpt48_standardize": ["global", "per_state"],
-}
+
+def dataset_options(dataset: str) -> dict[str, Any]:
+    """The settings of a dataset: TPT-48's, or the DG ones (spiral, dg15, any dgN)."""
+    return TPT48_OPTIONS if dataset == "tpt48" else DG_OPTIONS
+
 
 #: Paper, Table 1 (accuracy %, mean over target domains).
 PAPER_DG: dict[str, dict[str, dict[str, float]]] = {
@@ -128,20 +150,6 @@ def _tpt_row(ew: float, ew_levels: tuple[float, float, float], ns: float, ns_lev
     return row
 
 
-#: E(24)->W(24) source states of TPT-48, read off the paper's Figure 6 (left panel, black nodes), which the
-#: official repository also ships as ``fig/GRDA-domain-graph-US.png`` (Wang-ML-Lab/GRDA @ 96800d6). No released
-#: config lists them. Check: with the BFS levels of :func:`graph_distance_to` the 24 western targets fall into
-#: 8 / 7 / 9 states at distance 1 / 2 / >=3, exactly the paper's Table 2 counts (a longitude split gives 6 / 7 / 11).
-def tpt48_task_sources(data: Any, task: str) -> np.ndarray:
-    """Source states (sorted row indices into ``data.states``) of a paper TPT-48 task.
-
-    ``"E->W"``: the black nodes of the paper's Figure 6, left panel (:data:`iclr22.data.domains.TPT48_EAST_STATES`).
-    ``"N->S"``: the northern list of the lab's code (Wang-ML-Lab/VDI ``configs/config_tpt_48_NS.py``), which is also
-    Figure 6, right panel. See :func:`iclr22.data.domains.tpt48_source_domains`.
-    """
-    return tpt48_source_domains(data, task)
-
-
 #: Paper, Table 2 (TPT-48 MSE over the 24 target states, and by level).
 PAPER_TPT48: dict[str, dict[str, float]] = {
     "source_only": _tpt_row(1.926, (1.852, 1.992, 1.942), 2.426, (2.255, 1.900, 3.032)),
@@ -153,21 +161,21 @@ PAPER_TPT48: dict[str, dict[str, float]] = {
 }
 
 
-# ============================================================================================== run
-def run(ctx: RunContext) -> ExperimentResult:
-    """One seed of the GRDA experiment on ``ctx.dataset`` (see the module docstring)."""
-    kind = "tpt48" if ctx.dataset == "tpt48" else "dg"
-    defaults = {**DEFAULTS, **DATASET_DEFAULTS[kind]}
-    cfg = ctx.config(defaults, quick=QUICK, choices=CHOICES)
-    unknown = [m for m in cfg["models"] if m not in MODELS]
-    if unknown or not cfg["models"]:
-        raise ConfigError(f"option 'models': unknown {unknown or 'empty list'}; choose from {', '.join(MODELS)}")
-    _resolve_lambdas(cfg, ctx.overrides)
-    if kind == "tpt48":
-        return _run_tpt48(ctx, cfg)
-    if cfg["holdout_sources"]:
+# =========================================================================================== checks
+def check(ctx: RunContext, options: dict[str, Any]) -> None:
+    """Cross-option rules, then the λ of every model (:func:`_resolve_lambdas`).
+
+    Raises:
+        ConfigError: a task that does not fit the dataset, a TPT-48-only option on DG data, no task, a bad λ.
+    """
+    task = "regression" if ctx.dataset == "tpt48" else "classification"
+    if options["task"] != task:
+        raise ConfigError(f"option 'task': the dataset {ctx.dataset} is a {task} task, got {options['task']!r}")
+    if options["holdout_sources"] and ctx.dataset != "tpt48":
         raise ConfigError("option 'holdout_sources': only for --dataset tpt48")
-    return _run_dg(ctx, cfg)
+    if ctx.dataset == "tpt48" and not options["tasks"]:
+        raise ConfigError("option 'tasks': empty list; choose from EW, NS")
+    _resolve_lambdas(options, ctx.overrides)
 
 
 def _resolve_lambdas(cfg: dict[str, Any], overrides: Any) -> None:
@@ -196,48 +204,57 @@ def _resolve_lambdas(cfg: dict[str, Any], overrides: Any) -> None:
             cfg[key] = cfg["lambda_adv"]
 
 
-def _adapter(name: str, cfg: dict[str, Any], task: str, seed: int, ctx: RunContext) -> AdversarialAdapter:
-    method, update, pairing = name, cfg["update"], cfg["pairing"]
-    if name == "grda_official":
-        method, update = "grda", "official"
-    elif name == "grda_random_pairing":
-        method, pairing = "grda", "random"
-    checkpoint = None
-    if cfg["checkpoint_every"] > 0:
-        checkpoint = ctx.checkpoint_dir / f"{ctx.dataset}-{name}.pt"
-    return AdversarialAdapter(
-        method,
-        task=task,
-        hidden=cfg["hidden"],
-        domain_index=cfg["domain_index"],
-        index_dim=cfg["index_dim"],
-        lambda_adv=cfg[f"lambda_adv_{name}"] if name in ADVERSARIAL_MODELS else cfg["lambda_adv"],
-        lr=cfg["lr"],
-        lr_disc=cfg["lr_disc"] or None,
-        lr_index=cfg["index_lr"],
-        init=cfg["init"],
-        pairing=pairing,
-        epochs=cfg["epochs"],
-        batch_per_domain=cfg["batch_per_domain"],
-        num_sampled_domains=cfg["num_sampled_domains"] or None,
-        update=update,
-        mdd_lambda_src=cfg["mdd_lambda_src"],
-        mdd_lambda_tgt=cfg["mdd_lambda_tgt"],
-        device=ctx.device,
-        random_state=seed,
-        checkpoint_path=checkpoint,
-        checkpoint_every=cfg["checkpoint_every"],
-        verbose=False,
-    )
+# ============================================================================================= data
+@dataclass
+class DGData:
+    """One seed's DG data; ``evaluate`` adds each model's per-domain accuracy and curve for the report."""
+
+    data: DomainDataset
+    y_train: np.ndarray  # the targets' labels hidden (-1): they are used only to score
+    per_domain: dict[str, dict[int, float]] = field(default_factory=dict)
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
 
-# ============================================================================================= DG-N
-def _load_dg_dataset(ctx: RunContext, cfg: dict[str, Any]) -> DomainDataset:
+@dataclass
+class TPT48Task:
+    """One TPT-48 task: its sources, targets, windows and levels (``hidden``: the held-out sources of a validation run)."""
+
+    name: str
+    label: str
+    key: str
+    sources: np.ndarray
+    targets: np.ndarray
+    windows: dict[str, Any]
+    level: np.ndarray
+    hidden: np.ndarray | None = None
+
+
+@dataclass
+class TPT48Data:
+    """One seed's TPT-48 data; ``evaluate`` adds each model's per-state score of each task for the report."""
+
+    data: Any
+    tasks: list[TPT48Task]
+    embedding: np.ndarray | None
+    per_domain: dict[str, dict[str, dict[int, float]]] = field(default_factory=dict)
+
+
+def load(ctx: RunContext, options: dict[str, Any]) -> DGData | TPT48Data:
+    """The data of one seed, with the domain indices pre-trained on the graph once for every model when needed."""
+    if ctx.dataset == "tpt48":
+        return _load_tpt48(ctx, options)
+    data = _load_dg_dataset(ctx, options)
+    if data.domain_embedding is None and options["domain_index"] in ("auto", "pretrained"):
+        data.domain_embedding = fit_domain_embedding(data.adjacency, options["index_dim"], lr=options["lr_index"], seed=ctx.seed)
+    return DGData(data, np.where(np.isin(data.domain, data.source_domains), data.y, -1))
+
+
+def _load_dg_dataset(ctx: RunContext, options: dict[str, Any]) -> DomainDataset:
     if ctx.dataset == "spiral":
         data = make_spiral_domains(seed=ctx.seed)
     else:
         folder = ctx.require_data_dir(f"{ctx.dataset}.npz with keys data, label, domain, A[, g_encode, src_domain]")
-        data = load_dg(folder, ctx.dataset, source_domains=None if cfg["use_file_sources"] else cfg["source_domains"])
+        data = load_dg(folder, ctx.dataset, source_domains=None if options["use_file_sources"] else options["source_domains"])
     if data.source_domains is None or len(data.source_domains) == 0:
         raise DataError(
             f"{ctx.dataset}: no source domains — the file has no src_domain; "
@@ -248,339 +265,163 @@ def _load_dg_dataset(ctx: RunContext, cfg: dict[str, Any]) -> DomainDataset:
     return data
 
 
-def _run_dg(ctx: RunContext, cfg: dict[str, Any]) -> ExperimentResult:
-    data = _load_dg_dataset(ctx, cfg)
-    if data.domain_embedding is None and cfg["domain_index"] in ("auto", "pretrained"):
-        # Pre-train the domain indices on the graph once, shared by every model of the run.
-        data.domain_embedding = fit_domain_embedding(data.adjacency, cfg["index_dim"], lr=cfg["index_lr"], random_state=ctx.seed)
-    # Targets' labels are hidden from training; they are used only to score.
-    y_train = np.where(np.isin(data.domain, data.source_domains), data.y, -1)
-    results: dict[str, dict[str, float]] = {}
-    per_domain: dict[str, dict[int, float]] = {}
-    curves: dict[str, list[tuple[int, float]]] = {}
-    notes: list[str] = []
-    for name in cfg["models"]:
-        started = time.perf_counter()
-        model = _adapter(name, cfg, "classification", ctx.seed, ctx)
-        model.fit(
-            data.x, y_train, data.domain, data.adjacency, data.source_domains, data.domain_embedding,
-            eval_set=(data.x, data.y, data.domain), eval_every=cfg["eval_every"],
-        )
-        scores = model.score_domains(data.x, data.y, data.domain)
-        per_domain[name] = scores
-        curves[name] = [(h["epoch"] + 1, h["eval"]) for h in model.history_ if "eval" in h]
-        results[name] = {
-            "acc_target": float(np.mean([scores[int(d)] for d in data.target_domains])),
-            "acc_source": float(np.mean([scores[int(d)] for d in data.source_domains])),
-        }
-        notes.append(f"{name}: trained in {time.perf_counter() - started:.0f} s")
-    paper = PAPER_DG.get(ctx.dataset, {})
-    paper = {m: row for m, row in paper.items() if m in results}
-    figures: list[Path] = []
-    if ctx.make_figures:
-        positions = _dg_positions(data)
-        figures.append(_plot_graph_scores(
-            ctx.out_dir / f"grda_{ctx.dataset}_domain_accuracy.png", positions, data.adjacency, data.source_domains,
-            per_domain, f"{ctx.dataset}: target accuracy (%) per domain, seed {ctx.seed}", "accuracy (%)", higher_is_better=True,
-        ))
-        figures.append(_plot_curves(ctx.out_dir / f"grda_{ctx.dataset}_curves.png", curves, "mean target accuracy (%)"))
-    notes.append(
-        "grda = the paper's min-max (D descends L_d only); grda_official = the official code's update order, "
-        f"in which D's gradient is (1 - lambda) * grad L_d (lambda = {cfg['lambda_adv_grda_official']})."
+def _load_tpt48(ctx: RunContext, options: dict[str, Any]) -> TPT48Data:
+    data = load_tpt48(ctx.require_data_dir("tpt48.npz (TPT-48)"))
+    holdout = int(options["holdout_sources"])
+    tasks = []
+    for name in options["tasks"]:
+        label, key = TASKS[name]
+        sources = tpt48_task_sources(data, label)
+        hidden = None
+        if holdout:  # label-free validation: the held-out sources become unlabelled domains, like the targets
+            hidden = tpt48_holdout_sources(data, label, holdout)
+            sources = np.setdiff1d(sources, hidden)
+        windows = tpt48_windows(data.temperatures, sources, options["seq_len"], options["group_len"], options["tpt48_standardize"])
+        targets = np.setdiff1d(np.arange(data.num_states), sources)
+        tasks.append(TPT48Task(name, label, key, sources, targets, windows, graph_distance_to(data.adjacency, sources), hidden))
+    embedding = None
+    if options["domain_index"] in ("auto", "pretrained"):  # the graph alone: the same for both tasks
+        embedding = fit_domain_embedding(data.adjacency, options["index_dim"], lr=options["lr_index"], seed=ctx.seed)
+    return TPT48Data(data, tasks, embedding)
+
+
+# =========================================================================================== models
+def make_model(name: str, options: dict[str, Any], data: Any, ctx: RunContext) -> GRDA:
+    """The unfitted estimator of one row: the run's hyperparameters, the row's λ, method, update and pairing."""
+    params = {key: options[key] for key in options_of(GRDA)}
+    params["lambda_adv"] = options[f"lambda_adv_{name}"] if name in ADVERSARIAL_MODELS else options["lambda_adv"]
+    if name == "grda_official":
+        params["update"] = "official"
+    elif name == "grda_random_pairing":
+        params["pairing"] = "random"
+    if options["checkpoint_every"] > 0:
+        params["checkpoint_dir"] = ctx.model_checkpoint_dir(name)
+    if name.startswith("grda"):
+        return GRDA(**params, seed=ctx.seed)
+    return AdversarialAdapter(name, **params, seed=ctx.seed)
+
+
+def evaluate(name: str, model: GRDA, run: DGData | TPT48Data, ctx: RunContext, options: dict[str, Any]) -> dict[str, float]:
+    """Fit one model and score it on the target domains: accuracy (%) on DG, MSE per task (and level) on TPT-48."""
+    if isinstance(run, TPT48Data):
+        return _evaluate_tpt48(name, model, run)
+    data = run.data
+    model.fit(
+        data.x, run.y_train, data.domain, data.adjacency, data.source_domains, data.domain_embedding,
+        eval_set=(data.x, data.y, data.domain), eval_every=options["eval_every"],
     )
-    notes.append("Accuracy is measured on all samples of each target domain after the last epoch (official test protocol).")
-    return ExperimentResult(
-        results=results,
-        paper=paper,
-        config=cfg | {"num_domains": data.num_domains, "source_domains_used": [int(d) for d in data.source_domains]},
-        figures=figures,
-        notes=notes,
-        sections={"Accuracy per domain (%)": _per_domain_table(per_domain, data.source_domains)},
-    )
-
-
-def _dg_positions(data: DomainDataset) -> np.ndarray:
-    """Plot positions of the domain nodes: the DG files' domain angles on a half circle when present (the
-    spiral's are in its domain names), else 2-D domain embeddings, else a spectral layout of the graph."""
-    angles = data.domain_angle
-    if angles is not None:
-        # Spread the domains along a spiral so that close angles do not overlap.
-        order = np.argsort(np.argsort(angles))
-        radius = 1.0 + 0.6 * order / max(1, data.num_domains - 1)
-        return np.stack([radius * np.cos(angles), radius * np.sin(angles)], axis=1)
-    if data.domain_embedding is not None and data.domain_embedding.shape[1] == 2:
-        return np.asarray(data.domain_embedding, dtype=np.float64)
-    adjacency = data.adjacency.astype(np.float64)
-    laplacian = np.diag(adjacency.sum(1)) - adjacency
-    _, vectors = np.linalg.eigh(laplacian)
-    return vectors[:, 1:3]
-
-
-# =========================================================================================== TPT-48
-def tpt48_windows(
-    temperatures: np.ndarray, sources: np.ndarray, seq_len: int = 6, group_len: int = 12, standardize: str = "global"
-) -> dict[str, np.ndarray | float]:
-    """Windows of the TPT-48 protocol (Wang-ML-Lab/VDI ``TPT-48/data_loader``): ``seq_len`` months in,
-    the next ``seq_len`` out.
-
-    * Source states: every sliding window ``t .. t+2·seq_len−1`` for ``t`` in ``0 .. T − group_len``.
-    * Target states (training inputs, unlabelled) and test windows of every state: the year-aligned
-      windows, ``x`` = months ``g·group_len .. +seq_len−1``, ``y`` = the next ``seq_len``.
-    * ``standardize="global"`` (the lab's code): one mean / std over the source months used and the target
-      input months standardises all. ``"per_state"``: each state by the mean / std of its own year-aligned
-      input months (the same months for sources and targets, so no target label is read).
-
-    Returns:
-        ``x_train, y_train`` (NaN for target states), ``domain_train``, ``x_test, y_test, domain_test``,
-        and ``mean, std`` (°F) of the standardisation (``[num_states]`` arrays for ``"per_state"``).
-    """
-    temperatures = np.asarray(temperatures, dtype=np.float64)
-    num_states, num_months = temperatures.shape
-    if seq_len < 1 or group_len < 2 * seq_len or num_months < group_len:
-        raise ConfigError(f"TPT-48 windows need 1 <= seq_len, 2*seq_len <= group_len <= months ({num_months}); got {seq_len}, {group_len}")
-    is_source = np.zeros(num_states, dtype=bool)
-    is_source[np.asarray(sources)] = True
-    num_sliding = num_months - group_len + 1
-    num_groups = num_months // group_len
-    if standardize == "global":
-        used = [temperatures[s, : num_sliding + seq_len - 1] for s in np.flatnonzero(is_source)]
-        used += [temperatures[s, g * group_len : g * group_len + seq_len] for s in np.flatnonzero(~is_source) for g in range(num_groups)]
-        pooled = np.concatenate(used)
-        mean, std = float(pooled.mean()), float(pooled.std())
-        z = (temperatures - mean) / std
-    elif standardize == "per_state":
-        input_months = np.concatenate([np.arange(g * group_len, g * group_len + seq_len) for g in range(num_groups)])
-        mean, std = temperatures[:, input_months].mean(axis=1), temperatures[:, input_months].std(axis=1)
-        if (std == 0).any():
-            raise DataError(f"tpt48: state row {int(np.flatnonzero(std == 0)[0])} has constant input months; per-state standardisation divides by their std")
-        z = (temperatures - mean[:, None]) / std[:, None]
-    else:
-        raise ConfigError(f"option 'tpt48_standardize': 'global' or 'per_state', got {standardize!r}")
-
-    def group_windows(state: int) -> tuple[np.ndarray, np.ndarray]:
-        starts = np.arange(num_groups) * group_len
-        x = np.stack([z[state, s : s + seq_len] for s in starts])
-        y = np.stack([z[state, s + seq_len : s + 2 * seq_len] for s in starts])
-        return x, y
-
-    x_train, y_train, d_train, x_test, y_test, d_test = [], [], [], [], [], []
-    for state in range(num_states):
-        if is_source[state]:
-            starts = np.arange(num_sliding)
-            x = np.stack([z[state, s : s + seq_len] for s in starts])
-            y = np.stack([z[state, s + seq_len : s + 2 * seq_len] for s in starts])
-        else:
-            x, _ = group_windows(state)
-            y = np.full_like(x, np.nan)
-        x_train.append(x)
-        y_train.append(y)
-        d_train.append(np.full(len(x), state))
-        xt, yt = group_windows(state)
-        x_test.append(xt)
-        y_test.append(yt)
-        d_test.append(np.full(len(xt), state))
+    scores = model.score_domains(data.x, data.y, data.domain)
+    run.per_domain[name] = scores
+    run.curves[name] = [(h["epoch"] + 1, h["eval"]) for h in model.history_ if "eval" in h]
     return {
-        "x_train": np.concatenate(x_train).astype(np.float32),
-        "y_train": np.concatenate(y_train).astype(np.float32),
-        "domain_train": np.concatenate(d_train).astype(np.int64),
-        "x_test": np.concatenate(x_test).astype(np.float32),
-        "y_test": np.concatenate(y_test).astype(np.float32),
-        "domain_test": np.concatenate(d_test).astype(np.int64),
-        "mean": mean,
-        "std": std,
+        "acc_target": float(np.mean([scores[int(d)] for d in data.target_domains])),
+        "acc_source": float(np.mean([scores[int(d)] for d in data.source_domains])),
     }
 
 
-_TASK_NAMES = {"EW": ("E->W", "ew"), "NS": ("N->S", "ns")}
-
-
-def tpt48_holdout_sources(data: Any, task: str, count: int) -> np.ndarray:
-    """The ``count`` source states nearest the targets' side, whose labels the validation hides: the
-    westernmost sources for E->W, the southernmost for N->S (by the file's normalised coordinates)."""
-    sources = tpt48_task_sources(data, task)
-    if not 1 <= count < len(sources):
-        raise ConfigError(f"option 'holdout_sources': must be in 1..{len(sources) - 1} (or 0 for off), got {count}")
-    side = data.lon_norm if task == "E->W" else data.lat_norm
-    return np.sort(sources[np.argsort(side[sources], kind="stable")[:count]])
-
-
-def _run_tpt48(ctx: RunContext, cfg: dict[str, Any]) -> ExperimentResult:
-    data = load_tpt48(ctx.require_data_dir("tpt48.npz (TPT-48)"))
-    tasks = [str(t).upper().replace("->", "").replace("_", "") for t in cfg["tasks"]]
-    bad = [t for t in tasks if t not in _TASK_NAMES]
-    if bad or not tasks:
-        raise ConfigError(f"option 'tasks': unknown {bad or 'empty list'}; choose from EW, NS")
-    holdout = int(cfg["holdout_sources"])
-    if holdout:
-        return _validate_tpt48(ctx, cfg, data, tasks, holdout)
-    results: dict[str, dict[str, float]] = {name: {} for name in cfg["models"]}
-    per_state: dict[str, dict[str, dict[int, float]]] = {}
-    sections: dict[str, str] = {}
-    notes: list[str] = []
-    for task in tasks:
-        label, key = _TASK_NAMES[task]
-        sources = tpt48_task_sources(data, label)
-        targets = np.setdiff1d(np.arange(data.num_states), sources)
-        windows = tpt48_windows(data.temperatures, sources, cfg["seq_len"], cfg["group_len"], cfg["tpt48_standardize"])
-        level = graph_distance_to(data.adjacency, sources)
-        embedding = None
-        if cfg["domain_index"] in ("auto", "pretrained"):
-            embedding = fit_domain_embedding(data.adjacency, cfg["index_dim"], lr=cfg["index_lr"], random_state=ctx.seed)
-        per_state[task] = {}
-        for name in cfg["models"]:
-            started = time.perf_counter()
-            model = _adapter(name, cfg, "regression", ctx.seed, ctx)
-            model.fit(windows["x_train"], windows["y_train"], windows["domain_train"], data.adjacency, sources, embedding)
-            scores = model.score_domains(windows["x_test"], windows["y_test"], windows["domain_test"])
-            per_state[task][name] = scores
-            results[name][f"mse_target_{key}"] = float(np.mean([scores[int(s)] for s in targets]))
+def _evaluate_tpt48(name: str, model: GRDA, run: TPT48Data) -> dict[str, float]:
+    """Each task in turn (the model is refitted); a validation run scores the held-out sources only."""
+    row: dict[str, float] = {}
+    checkpoint_dir = model.checkpoint_dir
+    for task in run.tasks:
+        w = task.windows
+        if checkpoint_dir is not None:
+            model.set_params(checkpoint_dir=Path(checkpoint_dir) / task.name)
+        model.fit(w["x_train"], w["y_train"], w["domain_train"], run.data.adjacency, task.sources, run.embedding)
+        if task.hidden is not None:
+            scored = np.isin(w["domain_test"], task.hidden)
+            scores = model.score_domains(w["x_test"][scored], w["y_test"][scored], w["domain_test"][scored])
+            row[f"mse_holdout_{task.key}"] = float(np.mean(list(scores.values())))
+        else:
+            scores = model.score_domains(w["x_test"], w["y_test"], w["domain_test"])
+            row[f"mse_target_{task.key}"] = float(np.mean([scores[int(s)] for s in task.targets]))
             for lv in (1, 2, 3):
-                members = [int(s) for s in targets if (level[s] >= 3 if lv == 3 else level[s] == lv)]
-                results[name][f"mse_{key}_level{lv}"] = float(np.mean([scores[s] for s in members])) if members else float("nan")
-            notes.append(f"{label} {name}: trained in {time.perf_counter() - started:.0f} s")
+                members = [int(s) for s in task.targets if (task.level[s] >= 3 if lv == 3 else task.level[s] == lv)]
+                row[f"mse_{task.key}_level{lv}"] = float(np.mean([scores[s] for s in members])) if members else float("nan")
+        run.per_domain.setdefault(task.name, {})[name] = scores
+    model.set_params(checkpoint_dir=checkpoint_dir)
+    return row
+
+
+# =========================================================================================== report
+def report(ctx: RunContext, options: dict[str, Any], run: DGData | TPT48Data, results: dict[str, Any], fitted: dict[str, Any]) -> Report:
+    """The paper's cells, per-domain tables, figures and notes."""
+    if isinstance(run, TPT48Data):
+        return _report_tpt48(ctx, run, results)
+    data = run.data
+    # The config of the record names the graph's size and the sources used (Report has no config field).
+    options.update(num_domains=data.num_domains, source_domains_used=[int(d) for d in data.source_domains])
+    paper = {m: row for m, row in PAPER_DG.get(ctx.dataset, {}).items() if m in results}
+    figures: list[Path] = []
+    if ctx.make_figures:
+        figures.append(plot_graph_scores(
+            ctx.out_dir / f"grda_{ctx.dataset}_domain_accuracy.png", dg_positions(data), data.adjacency, data.source_domains,
+            run.per_domain, f"{ctx.dataset}: target accuracy (%) per domain, seed {ctx.seed}", "accuracy (%)", higher_is_better=True,
+        ))
+        figures.append(plot_curves(ctx.out_dir / f"grda_{ctx.dataset}_curves.png", run.curves, "mean target accuracy (%)"))
+    notes = [
+        "grda = the paper's min-max (D descends L_d only); grda_official = the official code's update order, "
+        f"in which D's gradient is (1 - lambda) * grad L_d (lambda = {options['lambda_adv_grda_official']}).",
+        "Accuracy is measured on all samples of each target domain after the last epoch (official test protocol).",
+    ]
+    sections = {"Accuracy per domain (%)": per_domain_table(run.per_domain, data.source_domains)}
+    return Report(figures=figures, notes=notes, sections=sections, paper=paper)
+
+
+def _report_tpt48(ctx: RunContext, run: TPT48Data, results: dict[str, Any]) -> Report:
+    data, sections = run.data, {}
+    if run.tasks and run.tasks[0].hidden is not None:
+        for task in run.tasks:
+            sections[f"TPT-48 {task.label}: validation on held-out sources"] = (
+                f"Trained on {len(task.sources)} sources: {' '.join(data.states[s] for s in task.sources)}\n\n"
+                f"Labels hidden and scored ({len(task.hidden)}): {' '.join(data.states[s] for s in task.hidden)}\n\n"
+                + per_domain_table(run.per_domain[task.name], np.array([], dtype=np.int64), names=data.states)
+            )
+        notes = ["Validation run (holdout_sources > 0): MSE on held-out *source* states only; no target state is scored."]
+        return Report(notes=notes, sections=sections)
+    for task in run.tasks:
+        level, targets = task.level, task.targets
         counts = [int(sum((level[s] >= 3) if lv == 3 else (level[s] == lv) for s in targets)) for lv in (1, 2, 3)]
-        sections[f"TPT-48 {label}: sources and levels"] = (
-            f"Sources ({len(sources)}): {' '.join(data.states[s] for s in sources)}\n\n"
+        sections[f"TPT-48 {task.label}: sources and levels"] = (
+            f"Sources ({len(task.sources)}): {' '.join(data.states[s] for s in task.sources)}\n\n"
             f"Targets by level (graph distance to the nearest source; level 3 = 3 or more): "
-            f"{counts[0]} / {counts[1]} / {counts[2]} states. Standardisation: {_standardisation_text(windows)}.\n\n" + _per_domain_table(per_state[task], sources, names=data.states)
+            f"{counts[0]} / {counts[1]} / {counts[2]} states. Standardisation: {_standardisation_text(task.windows)}.\n\n"
+            + per_domain_table(run.per_domain[task.name], task.sources, names=data.states)
         )
-    notes.append(
+    notes = [
         "E->W sources: the black nodes of the paper's Figure 6 (left; official repo fig/GRDA-domain-graph-US.png); "
-        "their level counts 8 / 7 / 9 match Table 2. N->S sources: Wang-ML-Lab/VDI configs/config_tpt_48_NS.py (= Figure 6, right)."
-    )
-    notes.append("MSE: squared error summed over the 6 predicted months in standardised units, averaged over the 12 year-aligned windows and the target states.")
+        "their level counts 8 / 7 / 9 match Table 2. N->S sources: Wang-ML-Lab/VDI configs/config_tpt_48_NS.py (= Figure 6, right).",
+        "MSE: squared error summed over the 6 predicted months in standardised units, averaged over the 12 year-aligned windows and the target states.",
+    ]
     paper = {m: {k: v for k, v in PAPER_TPT48[m].items() if k in results.get(m, {})} for m in PAPER_TPT48 if m in results}
     figures: list[Path] = []
     if ctx.make_figures:
         positions = np.stack([data.lon_norm, data.lat_norm], axis=1)
-        for task in tasks:
-            label, key = _TASK_NAMES[task]
-            sources = tpt48_task_sources(data, label)
-            figures.append(_plot_graph_scores(
-                ctx.out_dir / f"grda_tpt48_{key}_mse_map.png", positions, data.adjacency, sources, per_state[task],
-                f"TPT-48 {label}: target MSE per state, seed {ctx.seed}", "MSE (lower is better)",
+        for task in run.tasks:
+            figures.append(plot_graph_scores(
+                ctx.out_dir / f"grda_tpt48_{task.key}_mse_map.png", positions, data.adjacency, task.sources, run.per_domain[task.name],
+                f"TPT-48 {task.label}: target MSE per state, seed {ctx.seed}", "MSE (lower is better)",
                 higher_is_better=False, names=data.states,
             ))
-    return ExperimentResult(results=results, paper=paper, config=cfg, figures=figures, notes=notes, sections=sections)
+    return Report(figures=figures, notes=notes, sections=sections, paper=paper)
 
 
+# ============================================================================================ output
 def _standardisation_text(windows: dict[str, Any]) -> str:
     if np.ndim(windows["mean"]) == 0:
         return f"one mean {windows['mean']:.2f} °F, std {windows['std']:.2f} °F"
     return f"per state, means {np.min(windows['mean']):.1f}–{np.max(windows['mean']):.1f} °F, stds {np.min(windows['std']):.1f}–{np.max(windows['std']):.1f} °F"
 
 
-def _validate_tpt48(ctx: RunContext, cfg: dict[str, Any], data: Any, tasks: list[str], holdout: int) -> ExperimentResult:
-    """Label-free model selection: the held-out sources become unlabelled domains (like the targets);
-    models train on the remaining sources and are scored on the held-out ones only. The target states
-    are used as unlabelled inputs, exactly as in the real run, and never scored."""
-    results: dict[str, dict[str, float]] = {name: {} for name in cfg["models"]}
-    sections: dict[str, str] = {}
-    notes: list[str] = []
-    for task in tasks:
-        label, key = _TASK_NAMES[task]
-        hidden = tpt48_holdout_sources(data, label, holdout)
-        sources = np.setdiff1d(tpt48_task_sources(data, label), hidden)
-        windows = tpt48_windows(data.temperatures, sources, cfg["seq_len"], cfg["group_len"], cfg["tpt48_standardize"])
-        scored = np.isin(windows["domain_test"], hidden)
-        embedding = None
-        if cfg["domain_index"] in ("auto", "pretrained"):
-            embedding = fit_domain_embedding(data.adjacency, cfg["index_dim"], lr=cfg["index_lr"], random_state=ctx.seed)
-        per_state: dict[str, dict[int, float]] = {}
-        for name in cfg["models"]:
-            started = time.perf_counter()
-            model = _adapter(name, cfg, "regression", ctx.seed, ctx)
-            model.fit(windows["x_train"], windows["y_train"], windows["domain_train"], data.adjacency, sources, embedding)
-            per_state[name] = model.score_domains(windows["x_test"][scored], windows["y_test"][scored], windows["domain_test"][scored])
-            results[name][f"mse_holdout_{key}"] = float(np.mean(list(per_state[name].values())))
-            notes.append(f"{label} {name}: trained in {time.perf_counter() - started:.0f} s")
-        sections[f"TPT-48 {label}: validation on held-out sources"] = (
-            f"Trained on {len(sources)} sources: {' '.join(data.states[s] for s in sources)}\n\n"
-            f"Labels hidden and scored ({len(hidden)}): {' '.join(data.states[s] for s in hidden)}\n\n"
-            + _per_domain_table(per_state, np.array([], dtype=np.int64), names=data.states)
-        )
-    notes.append("Validation run (holdout_sources > 0): MSE on held-out *source* states only; no target state is scored.")
-    return ExperimentResult(results=results, paper={}, config=cfg, figures=[], notes=notes, sections=sections)
-
-
-# ============================================================================================ output
-def _per_domain_table(per_domain: dict[str, dict[int, float]], sources: np.ndarray, names: list[str] | None = None) -> str:
-    models = list(per_domain)
-    domains = sorted(next(iter(per_domain.values())))
-    source_set = {int(s) for s in sources}
-    lines = ["| domain | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
-    for d in domains:
-        label = names[d] if names else str(d)
-        label += " (source)" if d in source_set else ""
-        lines.append(f"| {label} | " + " | ".join(f"{per_domain[m][d]:.2f}" for m in models) + " |")
-    return "\n".join(lines)
-
-
-def _plot_graph_scores(
-    path: Path,
-    positions: np.ndarray,
-    adjacency: np.ndarray,
-    sources: np.ndarray,
-    per_domain: dict[str, dict[int, float]],
-    title: str,
-    colorbar_label: str,
-    higher_is_better: bool,
-    names: list[str] | None = None,
-) -> Path:
-    """One panel per model: the domain graph, each target node coloured by its score, sources hatched grey."""
-    from iclr22.core.results import new_figure, save_figure
-
-    models = list(per_domain)
-    cols = min(4, len(models))
-    rows = int(np.ceil(len(models) / cols))
-    # A thin last column holds the colour bar, so tight_layout keeps it clear of the panels.
-    fig, grid = new_figure(rows, cols + 1, figsize=(4.2 * cols + 0.8, 3.6 * rows), squeeze=False,
-                           gridspec_kw={"width_ratios": [1.0] * cols + [0.06]})
-    colorbar_axes = grid[:, -1]
-    axes = grid[:, :-1].reshape(-1)
-    source_set = {int(s) for s in sources}
-    target_values = [v for m in models for d, v in per_domain[m].items() if d not in source_set]
-    vmin, vmax = (min(target_values), max(target_values)) if target_values else (0.0, 1.0)
-    if higher_is_better:  # accuracy: a fixed 0..100 scale, comparable across runs
-        vmin, vmax = 0.0, 100.0
-    cmap = "viridis" if higher_is_better else "viridis_r"
-    edges = np.argwhere(np.triu(adjacency, 1))
-    scatter = None
-    for ax, model in zip(axes, models):
-        for i, j in edges:
-            ax.plot(positions[[i, j], 0], positions[[i, j], 1], color="0.8", lw=0.6, zorder=1)
-        domains = sorted(per_domain[model])
-        targets = [d for d in domains if d not in source_set]
-        scatter = ax.scatter(positions[targets, 0], positions[targets, 1], c=[per_domain[model][d] for d in targets],
-                             cmap=cmap, vmin=vmin, vmax=vmax, s=90, edgecolors="k", linewidths=0.5, zorder=2)
-        src = sorted(source_set)
-        ax.scatter(positions[src, 0], positions[src, 1], c="0.55", marker="s", s=70, edgecolors="k", linewidths=0.5, zorder=2)
-        for d in domains:
-            ax.annotate(names[d] if names else str(d), positions[d], fontsize=6, ha="center", va="center", zorder=3,
-                        color="white" if d not in source_set else "black")
-        mean_target = np.mean([per_domain[model][d] for d in targets]) if targets else float("nan")
-        ax.set_title(f"{model}: target mean {mean_target:.3g}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in axes[len(models):]:
-        ax.axis("off")
-    fig.suptitle(title + " (grey squares: sources)", fontsize=10)
-    if scatter is not None:
-        fig.colorbar(scatter, cax=colorbar_axes[0], label=colorbar_label)
-    for ax in colorbar_axes[1:]:
-        ax.axis("off")
-    return save_figure(fig, path)
-
-
-def _plot_curves(path: Path, curves: dict[str, list[tuple[int, float]]], ylabel: str) -> Path:
-    from iclr22.core.results import new_figure, save_figure
-
-    fig, ax = new_figure(figsize=(6, 4))
-    for model, points in curves.items():
-        if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", ms=3, label=model)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return save_figure(fig, path)
+EXPERIMENT = Experiment(
+    estimator=GRDA,
+    run_options=RunOptions,
+    load=load,
+    models={name: functools.partial(make_model, name) for name in MODELS},
+    evaluate=evaluate,
+    budget=BUDGET,
+    dataset_options=dataset_options,
+    quick=QUICK,
+    report=report,
+    check=check,
+)

@@ -16,12 +16,15 @@ official code (``Wang-ML-Lab/GRDA``, ``model/modules.py``, toy configs with ``no
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
     "init_normal_",
+    "init_pytorch_default_",
     "mlp",
     "DomainIndexNet",
     "Encoder",
@@ -41,6 +44,15 @@ def init_normal_(module: nn.Module, std: float = INIT_STD, generator: torch.Gene
         if isinstance(layer, nn.Linear):
             nn.init.normal_(layer.weight, mean=0.0, std=std, generator=generator)
             nn.init.zeros_(layer.bias)
+
+
+def init_pytorch_default_(module: nn.Module, generator: torch.Generator | None = None) -> None:
+    """PyTorch's own ``nn.Linear`` initialisation (Kaiming-uniform weights, uniform biases), seeded."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            bound = 1.0 / math.sqrt(layer.in_features)
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
 def mlp(sizes: list[int], final_activation: bool = False) -> nn.Sequential:
