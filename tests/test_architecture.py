@@ -48,8 +48,9 @@ def test_a_method_never_imports_another_method():
 # ---------------------------------------------------------------------------------- fixed file roles
 #: Every method package has these files (docs/architecture.md, "Layout").
 REQUIRED_ROLES = ("__init__.py", "model.py", "train.py", "estimator.py", "experiment.py")
-#: Names that drifted before the one contract: the embedded data is synthetic.py, the estimator estimator.py.
-RETIRED_NAMES = ("datasets.py", "simulate.py", "render.py", "benchmark.py", "attribution.py")
+#: Names the embedded data had before the one contract: it lives in synthetic.py (the estimator in estimator.py,
+#: checked below).
+RETIRED_NAMES = ("datasets.py", "simulate.py", "render.py")
 MAX_LINES = 500
 
 
@@ -87,6 +88,11 @@ def test_no_source_file_over_500_lines_without_a_reason():
     assert not too_long, f"over {MAX_LINES} lines with no reason in the module docstring: {too_long}"
 
 
+#: The one environment write allowed: cuBLAS reads its determinism switch only from the environment, and
+#: core.seed sets it only when the caller asks for deterministic kernels (seed_everything(deterministic=True)).
+ALLOWED_ENV_WRITES = {"core/seed.py"}
+
+
 def test_no_hidden_global_state():
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
@@ -97,7 +103,9 @@ def test_no_hidden_global_state():
                 offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} writes os.environ")
             if isinstance(node, ast.Call):
                 called = ast.unparse(node.func)
-                if called in ("os.environ.pop", "os.environ.update", "os.environ.setdefault", "os.putenv"):
+                if called in ("os.environ.pop", "os.environ.update", "os.environ.setdefault", "os.putenv") and (
+                    str(path.relative_to(PACKAGE)) not in ALLOWED_ENV_WRITES
+                ):
                     offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} calls {called}")
         for node in tree.body:  # module-level pools
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and "Pool" in ast.unparse(node.value):

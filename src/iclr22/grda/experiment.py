@@ -21,7 +21,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -43,7 +43,8 @@ __all__ = [
 ]
 
 #: The rows of the tables, in order.
-MODELS = ["source_only", "dann", "adda", "cdann", "mdd", "grda", "grda_official", "grda_random_pairing"]
+ModelName = Literal["source_only", "dann", "adda", "cdann", "mdd", "grda", "grda_official", "grda_random_pairing"]
+MODELS: list[str] = list(get_args(ModelName))
 #: Models with an adversarial term, each with its own ``lambda_adv_<model>`` option.
 ADVERSARIAL_MODELS = MODELS[1:]
 
@@ -76,7 +77,7 @@ class RunOptions:
         eval_every: Epochs between the accuracy-curve evaluations (DG).
     """
 
-    models: list[str] = field(default_factory=lambda: list(MODELS))
+    models: list[ModelName] = field(default_factory=lambda: list(MODELS))
     lambda_adv_dann: float | None = None
     lambda_adv_adda: float | None = None
     lambda_adv_cdann: float | None = None
@@ -349,8 +350,6 @@ def report(ctx: RunContext, options: dict[str, Any], run: DGData | TPT48Data, re
     if isinstance(run, TPT48Data):
         return _report_tpt48(ctx, run, results)
     data = run.data
-    # The config of the record names the graph's size and the sources used (Report has no config field).
-    options.update(num_domains=data.num_domains, source_domains_used=[int(d) for d in data.source_domains])
     paper = {m: row for m, row in PAPER_DG.get(ctx.dataset, {}).items() if m in results}
     figures: list[Path] = []
     if ctx.make_figures:
@@ -365,7 +364,8 @@ def report(ctx: RunContext, options: dict[str, Any], run: DGData | TPT48Data, re
         "Accuracy is measured on all samples of each target domain after the last epoch (official test protocol).",
     ]
     sections = {"Accuracy per domain (%)": per_domain_table(run.per_domain, data.source_domains)}
-    return Report(figures=figures, notes=notes, sections=sections, paper=paper)
+    config = {"num_domains": data.num_domains, "source_domains_used": [int(d) for d in data.source_domains]}
+    return Report(figures=figures, notes=notes, sections=sections, paper=paper, config=config)
 
 
 def _report_tpt48(ctx: RunContext, run: TPT48Data, results: dict[str, Any]) -> Report:
