@@ -7,13 +7,14 @@ import pickle
 import random
 import subprocess
 import sys
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 import torch
 
-from iclr22.core.config import parse_overrides, resolve_config
-from iclr22.core.options import parse_value
+from iclr22.core.config import parse_overrides
+from iclr22.core.options import OptionSchema, options_of, parse_value
 from iclr22.core.errors import ConfigError, DataError, Iclr22Error, MissingExtraError
 from iclr22.core.registry import DatasetSpec, MethodSpec, available_methods, load_entry
 from iclr22.core.results import aggregate_runs, clean_table, metrics_schema, validate_metrics, versions
@@ -29,16 +30,32 @@ def test_parse_overrides_keeps_text_and_parse_value_reads_it():
     assert values == {"lr": 0.01, "epochs": 5, "flag": True, "models": ["cnn", "mlp"], "name": "official", "x": None, "t": (1, 2)}
 
 
-def test_resolve_config_coerces_to_default_types():
-    config = resolve_config({"lr": 0.1, "epochs": 10, "models": ["a"], "flag": False}, {"lr": 1, "epochs": 3.0, "models": "b"})
-    assert config == {"lr": 1.0, "epochs": 3, "models": ["b"], "flag": False}
+@dataclass
+class _Options:
+    """Args:
+        lr: Learning rate.
+        epochs: Epochs.
+        models: Rows.
+        flag: A switch.
+    """
+
+    lr: float = 0.1
+    epochs: int = 10
+    models: list[str] = field(default_factory=lambda: ["a"])
+    flag: bool = False
+
+
+def test_schema_converts_set_values_to_the_option_types():
+    schema = OptionSchema(options_of(_Options, owner="run"))
+    config = schema.resolve(user={"lr": 1, "epochs": "3", "models": "b", "flag": "yes"})
+    assert config == {"lr": 1.0, "epochs": 3, "models": ["b"], "flag": True}
     assert isinstance(config["lr"], float) and isinstance(config["epochs"], int)
 
 
-@pytest.mark.parametrize("overrides", [{"nope": 1}, {"epochs": 2.5}, {"flag": "maybe"}, {"lr": "fast"}])
-def test_resolve_config_rejects_bad_options(overrides):
+@pytest.mark.parametrize("overrides", [{"nope": 1}, {"epochs": 2.5}, {"flag": "maybe"}, {"lr": "fast"}, {"epochs": "true"}])
+def test_schema_rejects_bad_options(overrides):
     with pytest.raises(ConfigError):
-        resolve_config({"lr": 0.1, "epochs": 10, "flag": False}, overrides)
+        OptionSchema(options_of(_Options, owner="run")).resolve(user=overrides)
 
 
 # --- seeding ----------------------------------------------------------------------------------

@@ -14,14 +14,13 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from iclr22.core.config import resolve_config
 from iclr22.core.errors import ConfigError, DataError, Iclr22Error
 from iclr22.core.paths import default_data_root, default_runs_root
 from iclr22.core.registry import MethodSpec, load_entry
@@ -121,21 +120,6 @@ class RunContext:
     def model_checkpoint_dir(self, model: str) -> Path:
         """The checkpoint folder of one model of this run (inside :attr:`checkpoint_dir`)."""
         return self.checkpoint_dir / model
-
-    def config(
-        self,
-        defaults: Mapping[str, Any],
-        quick: Mapping[str, Any] | None = None,
-        choices: Mapping[str, Iterable[Any]] | None = None,
-    ) -> dict[str, Any]:
-        """The run's options: ``defaults``, then the ``quick`` shrinkage when ``--quick``, then ``--set``."""
-        base = dict(defaults)
-        if self.quick and quick:
-            unknown = set(quick) - set(defaults)
-            if unknown:
-                raise ConfigError(f"quick settings name unknown options: {sorted(unknown)}")
-            base.update(quick)
-        return resolve_config(base, self.overrides, choices)
 
     def require_data_dir(self, expected: str = "") -> Path:
         """The data folder, or a :class:`DataError` saying which folder is needed and what it holds."""
