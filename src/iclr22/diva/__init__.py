@@ -34,6 +34,7 @@ SPEC = MethodSpec(
         Reproduction("mnist", runs=5, overrides={"features": "cnn", "train_size": 3500, "test_size": 3500}, label="mnist-cnn"),
         Reproduction("cifar10", runs=3, overrides={"noise": 0.2}, label="cifar10-noise20"),
     ),
+    verbs="iclr22.diva.verbs:VERBS",
 )
 
 _EXPORTS = {
