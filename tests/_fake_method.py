@@ -25,7 +25,7 @@ SPEC = MethodSpec(
     name="fake",
     paper="Fake et al., A Method For Tests",
     entry="_fake_method:EXPERIMENT",
-    datasets=(DatasetSpec("toy", "generated in-process"), DatasetSpec("folder", "a folder with values.txt", "fakedata")),
+    datasets=(DatasetSpec("toy", "generated in-process"), DatasetSpec("folder", "a folder with values.txt", "fakedata", user_files=True)),
     headline=("ours", "acc"),
     reproductions=(Reproduction("toy", runs=2), Reproduction("toy", runs=1, overrides={"mode": "b"}, label="toy-b")),
     demo_overrides={"lr": 0.3},

@@ -29,7 +29,7 @@ def _one_line_error(capsys) -> str:
 def test_list_shows_method_paper_and_datasets(fake_registry, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "fake" in out and "Fake et al." in out and "toy*" in out and "folder" in out
+    assert "fake" in out and "Fake et al." in out and "toy*" in out and "folder+" in out and "+ = a layout for your own files" in out
 
 
 def test_run_writes_valid_metrics_report_and_figure(fake_registry, tmp_path, capsys):

@@ -24,7 +24,7 @@ SPEC = MethodSpec(
         DatasetSpec("digits", "UCI 8x8 digits as shipped with scikit-learn (1,797 images); label noise injected"),
         DatasetSpec("mnist", "MNIST test set, IDX files (10,000 images): DIVA train/test halves", "images/mnist-t10k"),
         DatasetSpec("cifar10", "CIFAR-10 JPEG archives (1,000/class train subset, 10,000 test)", "images/cifar10-jpeg"),
-        DatasetSpec("features", "your own embeddings: --data-dir DIR with DIR/features.npz (X_train, y_train, X_test, y_test)"),
+        DatasetSpec("features", "your own embeddings: --data-dir DIR with DIR/features.npz (X_train, y_train, X_test, y_test)", user_files=True),
     ),
     headline=("diva", "auroc_mislabeled"),
     higher_is_better=True,

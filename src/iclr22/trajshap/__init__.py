@@ -23,7 +23,7 @@ SPEC = MethodSpec(
     datasets=(
         DatasetSpec("sim", "seeded crowd simulator: a social regime (leaders, followers, avoidance) and an alone regime"),
         DatasetSpec("ethucy", "ETH/UCY pedestrians, leave-one-scene-out (--set test_scene=eth|hotel|univ|zara1|zara2)", "trajectories/ethucy"),
-        DatasetSpec("trajfiles", "your files: DIR/train/*.txt, DIR/test/*.txt with rows 'frame agent_id x y [type]'", "trajectories/trajfiles"),
+        DatasetSpec("trajfiles", "your files: DIR/train/*.txt, DIR/test/*.txt with rows 'frame agent_id x y [type]'", "trajectories/trajfiles", user_files=True),
     ),
     # the paper's quantity: how much of the interaction model's performance the neighbours earn. Beside it,
     # the demo's "strongest baseline" is the largest neighbour attribution of any other model or regime.

@@ -24,7 +24,7 @@ SPEC = MethodSpec(
         DatasetSpec("synthetic", "a generated STS-like sample (subject/action/place sentences, gold 0-5)"),
         DatasetSpec("stsb", "STS Benchmark (8,628 pairs learnt from without scores; dev selects, test reports)", "sts/stsb"),
         DatasetSpec("sts12-16", "SemEval STS 2012-2016 + STS-B pairs (the paper's sts task), tested per year", "sts/sts12-16"),
-        DatasetSpec("tsv", "your pairs: --data-dir DIR with train.tsv, test.tsv (sentence1, sentence2, score), optional dev.tsv"),
+        DatasetSpec("tsv", "your pairs: --data-dir DIR with train.tsv, test.tsv (sentence1, sentence2, score), optional dev.tsv", user_files=True),
     ),
     extra="text",
     headline=("bi", "spearman_test"),
