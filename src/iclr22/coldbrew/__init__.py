@@ -35,6 +35,7 @@ SPEC = MethodSpec(
         Reproduction("cora", runs=3, overrides={"split": "official"}, label="cora-official-split"),
     ),
     accepts_any_dataset_in="planetoid",
+    verbs="iclr22.coldbrew.verbs:VERBS",
 )
 
 _LAZY = {
