@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, read_matrix, require_out, write_csv, write_summary
+from iclr22.core.verbs import (
+    Verb,
+    add_estimator_options,
+    estimator_settings,
+    is_number,
+    read_matrix,
+    require_out,
+    write_csv,
+    write_summary,
+)
 
 __all__ = ["VERBS", "stratified_split"]
 
@@ -209,18 +218,10 @@ def _read_with_ids(path: str, id_column: str) -> tuple[np.ndarray, list[str]]:
         try:
             values.append([float(cell) for i, cell in enumerate(row) if i != at])
         except ValueError:
-            bad = next(i for i, cell in enumerate(row) if i != at and not _is_float(cell))
+            bad = next(i for i, cell in enumerate(row) if i != at and not is_number(cell))
             raise DataError(f"{file}: line {line}, column {header[bad]!r}: not a number ({row[bad]!r})") from None
     array = np.asarray(values, dtype=np.float64).reshape(len(values), len(header) - 1)
     return check_array(array, str(file), dtype=np.float32, min_rows=0), ids
-
-
-def _is_float(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def _add_predict(parser: argparse.ArgumentParser) -> None:

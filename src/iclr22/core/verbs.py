@@ -25,7 +25,7 @@ import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
 
-__all__ = ["Verb", "load_verbs", "estimator_settings", "add_estimator_options", "read_matrix", "write_csv", "write_summary"]
+__all__ = ["Verb", "load_verbs", "is_number", "estimator_settings", "add_estimator_options", "read_matrix", "write_csv", "write_summary"]
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def _read_delimited(path: Path, delimiter: str) -> np.ndarray:
         try:
             values.append([float(cell) for cell in row])
         except ValueError:
-            bad = next(i for i, cell in enumerate(row) if not _is_float(cell))
+            bad = next(i for i, cell in enumerate(row) if not is_number(cell))
             raise DataError(f"{path}: line {line}, column {bad + 1}: not a number ({row[bad]!r})") from None
     widths = {len(r) for r in values}
     if len(widths) > 1:
@@ -147,7 +147,8 @@ def _read_delimited(path: Path, delimiter: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def _is_float(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell reads as a number."""
     try:
         float(cell)
     except ValueError:
