@@ -5,7 +5,7 @@
 (:mod:`iclr22.core.estimator`): ``__init__`` only stores, ``fit`` checks and returns ``self``, learned state
 ends in ``_``, ``save`` / ``load`` write a folder without pickle. The algorithm itself is in
 :mod:`iclr22.grda.train`; the paper's baselines run through :class:`~iclr22.grda.baselines.AdversarialAdapter`.
-This file is longer than 500 lines because the estimator checks its inputs (arrays, labels of the source
+The reason this file is longer than 500 lines: the estimator checks its inputs (arrays, labels of the source
 domains, the graph, domain indices) with messages that say what is wrong and where, before any training.
 """
 

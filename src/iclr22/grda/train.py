@@ -1,5 +1,11 @@
 """GRDA — Graph-Relational Domain Adaptation (Xu et al., ICLR 2022): the algorithm, and its adversarial baselines.
 
+The reason this file is longer than 500 lines: it is the whole algorithm, meant to be read top to bottom in one
+place: the GRDA losses, the domain-index pre-training, the networks of one model, the
+adversaries, one training step (:func:`train_step`), the training loop (:func:`train`). The public
+estimators (:class:`~iclr22.grda.estimator.GRDA`, :class:`~iclr22.grda.baselines.AdversarialAdapter`)
+are in :mod:`iclr22.grda.estimator`.
+
 The domains are the nodes of a known domain graph A. An encoder E(x, u) maps an input x and the index
 u of its domain to a representation e; a predictor F(e) is trained on the labelled source domains; a
 graph discriminator D(e) → z is trained to reconstruct A from pairs of encodings, and the encoder is
@@ -13,12 +19,6 @@ At the equilibrium a clique graph gives classic (uniform) alignment and other gr
 alignment. The same training step runs the paper's baselines on the same E and F — source-only, DANN,
 CDANN, ADDA and MDD (paper Table 1/2) — each adversary being one small loss function of
 :data:`ADVERSARIES`, selected by name.
-
-This file is longer than 500 lines because it is the whole algorithm, meant to be read top to bottom in one
-place: the GRDA losses, the domain-index pre-training, the networks of one model, the
-adversaries, one training step (:func:`train_step`), the training loop (:func:`train`). The public
-estimators (:class:`~iclr22.grda.estimator.GRDA`, :class:`~iclr22.grda.estimator.AdversarialAdapter`)
-are in :mod:`iclr22.grda.estimator`.
 """
 
 from __future__ import annotations
