@@ -27,8 +27,9 @@ _INPUT_HELP = (
 _SCORE_SENTENCE = (
     "The derivative is dL/dalpha_i, how much the leave-one-out (or validation) loss would rise if sample i "
     "counted a little more: large positive values mark likely mislabelled or harmful samples, negative values "
-    "samples that help; a sample is flagged when its derivative is at least epsilon."
+    "samples that help."
 )
+_FLAGGED_SENTENCE = "A sample is flagged when its derivative is at least epsilon."
 _SUGGESTED_SENTENCE = (
     "suggested_label is the class with the highest closed-form leave-one-out output of the fitted weighted "
     "ridge at the final weights (the model that did not see the sample)."
@@ -214,7 +215,7 @@ def _find_issues(args: argparse.Namespace) -> int:
         f"- flagged (derivative >= epsilon = {model.epsilon:g}): {int(flagged.sum())} ({100.0 * flagged.mean():.1f}%)",
         f"- suggested label differs from the given one: {int((suggested != y).sum())}",
         "",
-        _SCORE_SENTENCE,
+        _SCORE_SENTENCE + " " + _FLAGGED_SENTENCE,
         _SUGGESTED_SENTENCE,
         "",
         f"## Top {len(top)} (most detrimental first; every sample is in label_issues.csv)",
