@@ -16,7 +16,7 @@ from sklearn.base import RegressorMixin
 from iclr22.core.errors import DataError
 from iclr22.core.estimator import Estimator
 from iclr22.core.experiment import Experiment, Report, RunContext
-from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction
+from iclr22.core.registry import DatasetSpec, Demo, MethodSpec, Reproduction
 from iclr22.core.results import new_figure, save_figure
 from iclr22.core.validation import check_array
 from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, read_matrix, require_out, write_csv, write_summary
@@ -28,7 +28,7 @@ SPEC = MethodSpec(
     datasets=(DatasetSpec("toy", "generated in-process"), DatasetSpec("folder", "a folder with values.txt", "fakedata", user_files=True)),
     headline=("ours", "acc"),
     reproductions=(Reproduction("toy", runs=2), Reproduction("toy", runs=1, overrides={"mode": "b"}, label="toy-b")),
-    demo_overrides={"lr": 0.3},
+    demo=Demo(model="ours", baseline="baseline", metric="acc", claim="ours beats the baseline", overrides={"lr": 0.3}),
     verbs="_fake_method:VERBS",
 )
 

@@ -162,14 +162,37 @@ def test_reproduce_with_no_matching_label_is_a_one_line_error(fake_registry, tmp
     assert "nosuch" in line and "fake:toy-b" in line
 
 
-def test_demo_prints_summary_table(fake_registry, tmp_path, monkeypatch, capsys):
+def test_demo_prints_summary_table_with_a_verdict(fake_registry, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    summary = out[out.rindex("headline metric") - 10 :]
-    assert "fake" in summary and "acc" in summary and "baseline" in summary
-    assert "== iclr22 run fake --quick --set lr=0.3" in out
-    assert read_metrics(tmp_path / "runs" / "demo" / "fake" / "metrics.json")["config"]["lr"] == 0.3
+    summary = out[out.rindex("paper's baseline") - 30 :]
+    row = next(line for line in summary.splitlines() if line.startswith("fake "))
+    metrics = read_metrics(tmp_path / "runs" / "demo" / "fake" / "metrics.json")
+    ours, theirs = metrics["results"]["ours"]["acc"], metrics["results"]["baseline"]["acc"]
+    assert ("won" if ours > theirs else "lost") in row.split() and f"{ours:.2f}" in row and f"{theirs:.2f}" in row
+    assert "== iclr22 run fake --quick --set lr=0.3" in out and "ours beats the baseline" in out
+    assert metrics["config"]["lr"] == 0.3
+    assert row in (tmp_path / "runs" / "demo" / "summary.md").read_text()
+
+
+def test_demo_of_one_method_and_unknown_method(fake_registry, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "fake"]) == 0
+    capsys.readouterr()
+    assert main(["demo", "nosuch"]) == 2
+    assert "nosuch" in _one_line_error(capsys)
+
+
+def test_demo_verdict_reads_direction_and_tolerance():
+    from iclr22.core.registry import Demo
+
+    demo = Demo(model="m", baseline="b", metric="err", claim="", higher_is_better=False, tolerance=0.5)
+    assert demo.verdict({"m": {"err": 1.0}, "b": {"err": 2.0}})[2] == "won"
+    assert demo.verdict({"m": {"err": 2.0}, "b": {"err": 1.0}})[2] == "lost"
+    assert demo.verdict({"m": {"err": 1.2}, "b": {"err": 1.0}})[2] == "level"
+    assert demo.verdict({"m": {"err": 1.2}})[2] == "missing"
+    assert Demo("m", "b", "acc", "", dataset="d", runs=3, overrides={"k": 1}).command("x") == "iclr22 run x --dataset d --quick --runs 3 --set k=1"
 
 
 def test_console_script_runs_as_module():

@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument("--device", default="cpu")
 
-    sub.add_parser("demo", help="every method with --quick on its embedded data, and one summary table")
+    demo = sub.add_parser("demo", help="each method against its paper's baseline on embedded data, in one summary table")
+    demo.add_argument("methods", nargs="*", metavar="METHOD", help="only these methods (default: all)")
     return parser
 
 
@@ -192,40 +193,69 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo() -> int:
-    from iclr22.core.errors import Iclr22Error
+def _cmd_demo(names: list[str]) -> int:
+    from iclr22.core.errors import ConfigError, Iclr22Error
     from iclr22.core.experiment import run_experiment
-    from iclr22.core.registry import available_methods
+    from iclr22.core.registry import Demo, available_methods
     from iclr22.core.reproduce import summarize_headline
 
     methods = available_methods()
+    unknown = [n for n in names if n not in methods]
+    if unknown:
+        raise ConfigError(f"demo: unknown method {', '.join(unknown)}; known: {', '.join(methods)}")
+    if names:
+        methods = {n: methods[n] for n in names}
     if not methods:
         print("no methods registered yet")
         return 0
-    rows = []
     out_root = Path("runs/demo")
+    header = ["method", "metric", "method value", "paper's baseline", "its value", "won?", "time"]
+    rows: list[list[str]] = []
+    claims: list[str] = []
+    fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    total = time.perf_counter()
     for spec in methods.values():
-        started = time.perf_counter()
-        command = f"iclr22 run {spec.name} --quick" + "".join(f" --set {k}={v}" for k, v in spec.demo_overrides.items())
+        demo = spec.demo
+        command = demo.command(spec.name) if demo else f"iclr22 run {spec.name} --quick"
         print(f"== {command}", flush=True)
+        started = time.perf_counter()
         try:
-            metrics = run_experiment(spec, out_dir=out_root / spec.name, quick=True, overrides=dict(spec.demo_overrides), command=command)
+            metrics = run_experiment(
+                spec,
+                dataset=demo.dataset if demo else None,
+                out_dir=out_root / spec.name,
+                runs=demo.runs if demo else 1,
+                quick=demo.quick if demo else True,
+                overrides=dict(demo.overrides) if demo else {},
+                command=command,
+            )
         except Iclr22Error as exc:  # one method's missing extra must not stop the others
-            rows.append([spec.name, "-", "failed", str(exc)[:60], "", f"{time.perf_counter() - started:.0f}s"])
+            rows.append([spec.name, "-", "failed", str(exc)[:60], "", "", f"{time.perf_counter() - started:.0f}s"])
             continue
-        summary = summarize_headline(metrics, spec)
-        fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
-        rows.append(
-            [spec.name, summary["metric"], fmt(summary["ours"]), summary["baseline"] or "—", fmt(summary["baseline_value"]), f"{metrics['wall_seconds']:.0f}s"]
-        )
-    header = ["method", "headline metric", "ours", "strongest baseline", "its value", "time"]
+        elapsed = f"{metrics['wall_seconds']:.0f}s"
+        if isinstance(demo, Demo):
+            ours, theirs, verdict = demo.verdict(metrics["results"])
+            rows.append([spec.name, demo.metric, f"{demo.model} {fmt(ours)}", demo.baseline, fmt(theirs), verdict, elapsed])
+            claims.append(f"{spec.name}: {demo.claim} ({command})")
+        else:
+            summary = summarize_headline(metrics, spec)
+            rows.append([spec.name, summary["metric"], fmt(summary["ours"]), summary["baseline"] or "—", fmt(summary["baseline_value"]), "—", elapsed])
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    table = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
+    table += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
+    minutes = (time.perf_counter() - total) / 60
     print()
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-    print(f"\nreports: {out_root}/<method>/report.md (quick mode: shrunk runs, not the paper's numbers)")
+    print("\n".join(table))
+    print(f"\ntotal {minutes:.1f} min. What each row compares (the method wins when):")
+    print("\n".join(f"  {c}" for c in claims))
+    print(f"reports: {out_root}/<method>/report.md (demo settings: small runs on generated data, not the paper's numbers)")
+    out_root.mkdir(parents=True, exist_ok=True)
+    (out_root / "summary.md").write_text(
+        "# iclr22 demo\n\n```\n" + "\n".join(table) + "\n```\n\n"
+        + f"Total {minutes:.1f} min. What each row compares (the method wins when):\n\n"
+        + "".join(f"- {c}\n" for c in claims),
+        encoding="utf-8",
+    )
     return 0
 
 
@@ -307,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reproduce":
             return _cmd_reproduce(args)
         if args.command == "demo":
-            return _cmd_demo()
+            return _cmd_demo(args.methods)
     except Iclr22Error as exc:
         if args.debug:
             raise

@@ -416,7 +416,8 @@ def run_experiment(
     write_metrics(out / "metrics.json", metrics)
     write_report(out / "report.md", metrics, command=command, sections=first.sections, paired=dataset_spec.paired or None)
     if echo:
-        print(f"{spec.name} on {dataset_spec.name}: ours ± std (paper)")
+        reading = "ours ± std (paper)" if any(metrics["paper"].values()) else ("mean ± std over seeds" if runs > 1 else "this run")
+        print(f"{spec.name} on {dataset_spec.name}: {reading}")
         print(format_table(metrics["results"], metrics["paper"]))
         print(f"wrote {out / 'metrics.json'} and {out / 'report.md'}")
     return metrics

@@ -17,7 +17,7 @@ from typing import Any
 
 from iclr22.core.errors import ConfigError, MissingExtraError
 
-__all__ = ["DatasetSpec", "Reproduction", "MethodSpec", "available_methods", "get_method", "load_entry", "lazy_exports"]
+__all__ = ["DatasetSpec", "Reproduction", "Demo", "MethodSpec", "available_methods", "get_method", "load_entry", "lazy_exports"]
 
 # The toolkit's own top-level package; an import error inside it is a bug, not a missing extra.
 _OWN_PACKAGE = "iclr22"
@@ -61,6 +61,63 @@ class Reproduction:
 
 
 @dataclass(frozen=True)
+class Demo:
+    """What ``iclr22 demo`` shows for a method: one run on embedded data, the method against the baseline its
+    paper claims to beat (or, for an analysis method, the two quantities whose order is the paper's finding).
+
+    The setting is chosen before looking at which model wins and is written on the method's guide; the summary
+    table then says plainly whether the method won on that run.
+
+    Args:
+        model: The row of the run's results that stands for the method (``"coldbrew"``).
+        baseline: The row it is compared with: the baseline the paper claims to beat.
+        metric: The compared metric (a column of both rows).
+        claim: One line saying what the comparison shows when the method wins
+            (``"the student beats GraphMLP on isolated nodes"``).
+        higher_is_better: Direction of ``metric``.
+        dataset: The embedded dataset; ``None`` = the method's default.
+        overrides: ``--set`` options on top of the ``--quick`` settings (or the full defaults when ``quick`` is false).
+        quick: Start from the ``--quick`` settings.
+        runs: Seeds; the means are compared.
+        tolerance: Differences up to this size read "level", not a win or a loss.
+    """
+
+    model: str
+    baseline: str
+    metric: str
+    claim: str
+    higher_is_better: bool = True
+    dataset: str | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    quick: bool = True
+    runs: int = 1
+    tolerance: float = 0.0
+
+    def command(self, method: str) -> str:
+        """The ``iclr22 run`` command line that reproduces this demo."""
+        parts = [f"iclr22 run {method}"]
+        if self.dataset:
+            parts.append(f"--dataset {self.dataset}")
+        if self.quick:
+            parts.append("--quick")
+        if self.runs != 1:
+            parts.append(f"--runs {self.runs}")
+        parts += [f"--set {k}={v}" for k, v in self.overrides.items()]
+        return " ".join(parts)
+
+    def verdict(self, results: Mapping[str, Mapping[str, Any]]) -> tuple[float | None, float | None, str]:
+        """``(method value, baseline value, "won" | "lost" | "level" | "missing")`` from a run's results."""
+        ours = results.get(self.model, {}).get(self.metric)
+        theirs = results.get(self.baseline, {}).get(self.metric)
+        if ours is None or theirs is None:
+            return ours, theirs, "missing"
+        difference = (ours - theirs) if self.higher_is_better else (theirs - ours)
+        if abs(difference) <= self.tolerance:
+            return ours, theirs, "level"
+        return ours, theirs, "won" if difference > 0 else "lost"
+
+
+@dataclass(frozen=True)
 class MethodSpec:
     """A registered method.
 
@@ -75,8 +132,8 @@ class MethodSpec:
         reproductions: What ``iclr22 reproduce`` runs.
         accepts_any_dataset_in: A dataset family whose members are open-ended (Planetoid names,
             ``dgN`` files): any ``--dataset`` is then passed through to the method, which validates it.
-        demo_overrides: ``--set`` options that ``iclr22 demo`` adds to ``--quick`` where the smoke-test
-            size is too small for the table to show the method's effect (tests keep plain ``--quick``).
+        demo: What ``iclr22 demo`` runs and compares (:class:`Demo`); ``None`` = ``--quick`` on the default
+            dataset, summarised by the headline model against the strongest other row.
         verbs: ``"module:attribute"`` of the method's task verbs (``iclr22 METHOD VERB``, see
             :mod:`iclr22.core.verbs`); ``None`` while it has none.
     """
@@ -90,7 +147,7 @@ class MethodSpec:
     higher_is_better: bool = True
     reproductions: tuple[Reproduction, ...] = ()
     accepts_any_dataset_in: str | None = None
-    demo_overrides: Mapping[str, Any] = field(default_factory=dict)
+    demo: Demo | None = None
     verbs: str | None = None
 
     @property

@@ -275,7 +275,9 @@ def write_report(
     ]
     if command:
         lines += ["```", command, "```", ""]
-    lines += ["## Results", "", "Cells read `ours ± std (paper)`; — where a value does not exist.", ""]
+    has_paper = any((metrics.get("paper") or {}).values())
+    reading = "`ours ± std (paper)`" if has_paper else ("`mean ± std over seeds`" if runs > 1 else "this run's values")
+    lines += ["## Results", "", f"Cells read {reading}; — where a value does not exist.", ""]
     lines += [markdown_table(metrics["results"], metrics.get("paper")), ""]
     headline = metrics.get("headline") or {}
     for metric, better in paired or [(headline.get("metric"), headline.get("higher_is_better", True))]:

@@ -48,9 +48,6 @@ SPEC = MethodSpec(
         # composition trained only where some factor sits at its lowest values)
         Reproduction("dsprites-rot90", runs=1, overrides={"split_rule": "supplementary"}, label="dsprites-rot90-supplementary"),
     ),
-    # at the smoke-test size (600 images, 1 epoch) every R² is negative; 2000 images x 3 epochs at batch 32 (~35 s)
-    # already show random >> extrapolation
-    demo_overrides={"num_train": 2000, "epochs": 3, "batch_size": 32},
 )
 
 _EXPORTS = {

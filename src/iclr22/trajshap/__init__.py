@@ -36,8 +36,6 @@ SPEC = MethodSpec(
         Reproduction("ethucy", runs=1, overrides={"test_scene": "eth", "max_train_samples": 20000, "epochs": 20, "patience": 10}, label="ethucy-eth"),
         Reproduction("ethucy", runs=1, overrides={"test_scene": "zara1", "max_train_samples": 20000, "epochs": 20, "patience": 10}, label="ethucy-zara1"),
     ),
-    # at the smoke-test size (4 scenes, 2 epochs) no model learns to use its neighbours; ~35 s shows it
-    demo_overrides={"epochs": 15, "sim_train_scenes": 30, "max_train_samples": 0, "hidden": 64},
 )
 
 _EXPORTS = {
