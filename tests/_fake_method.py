@@ -152,6 +152,6 @@ def _predict(args: Any) -> int:
 
 
 VERBS = (
-    Verb("fit", "fit the fake model on a CSV and save it", _add_fit, _fit),
+    Verb("fit", "fit the fake model on a CSV and save it", _add_fit, _fit, estimator="_fake_method:FakeMean", defaults={"epochs": 2}),
     Verb("predict", "predict with a saved fake model", _add_predict, _predict),
 )

@@ -291,4 +291,11 @@ def test_task_verb_errors_are_one_line_exit_2(fake_registry, tmp_path, capsys, a
 def test_method_help_lists_verbs_and_datasets(fake_registry, capsys):
     assert main(["fake", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "fit" in out and "predict" in out and "toy*" in out and "folder [fakedata]" in out
+    assert "fit" in out and "predict" in out and "toy*" in out
+    assert "folder (your own files)" in out
+
+
+def test_verb_help_lists_the_estimator_options_with_the_verb_defaults(fake_registry, capsys):
+    assert main(["fake", "fit", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "epochs (int, default 2)" in out and "lr (float" in out and "mode (" in out

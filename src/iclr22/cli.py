@@ -265,7 +265,9 @@ def _method_parser(spec: object) -> tuple[argparse.ArgumentParser, dict]:
     verbs = {verb.name: verb for verb in load_verbs(spec.verbs)}  # type: ignore[attr-defined]
     lines = [f"{spec.paper}", "", "datasets of its benchmark (iclr22 run " + spec.name + " --help for options):"]  # type: ignore[attr-defined]
     for dataset in spec.datasets:  # type: ignore[attr-defined]
-        lines.append(f"  {dataset.name}{'*' if dataset.embedded else ' [' + str(dataset.subdir) + ']'}  {dataset.description}")
+        where = " (your own files)" if dataset.user_files else ("*" if dataset.embedded else f" [{dataset.subdir}]")
+        lines.append(f"  {dataset.name}{where}  {dataset.description}")
+    lines.append("  (* = generated or shipped with a package; [folder] = under the data root)")
     parser = _Parser(
         prog=f"iclr22 {spec.name}",  # type: ignore[attr-defined]
         description="Tasks on your own files." if verbs else "This method has no task verbs yet; use iclr22 run.",
@@ -277,6 +279,9 @@ def _method_parser(spec: object) -> tuple[argparse.ArgumentParser, dict]:
         verb_parser = sub.add_parser(verb.name, help=verb.help, description=verb.description or verb.help,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
         verb.add_arguments(verb_parser)
+        options = verb.options_help()
+        if options:
+            verb_parser.epilog = ((verb_parser.epilog or "") + "\n\n" + options).strip()
     return parser, verbs
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ class Verb:
         add_arguments: Adds the verb's arguments to its ``argparse`` parser.
         run: Does the work from the parsed arguments; returns the exit code (``None`` = 0).
         description: Longer text for ``iclr22 METHOD VERB --help`` (inputs, outputs).
+        estimator: ``"module:Class"`` of the estimator the verb fits, when it takes ``--set``: its options
+            (type, default, meaning) are listed under the verb's ``--help``.
+        defaults: The verb's own settings applied before ``--set`` (shown as the defaults in that list).
     """
 
     name: str
@@ -45,6 +48,19 @@ class Verb:
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int | None]
     description: str = ""
+    estimator: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def options_help(self) -> str:
+        """The ``--set`` options of :attr:`estimator` as ``--help`` text; empty when the verb has none."""
+        if not self.estimator:
+            return ""
+        from iclr22.core.options import OptionSchema, options_of
+
+        module_name, _, attr = self.estimator.partition(":")
+        estimator = getattr(importlib.import_module(module_name), attr)
+        schema = OptionSchema(options_of(estimator), method=estimator.__name__)
+        return schema.help_text(dict(self.defaults))
 
 
 def load_verbs(path: str | None) -> tuple[Verb, ...]:
@@ -58,7 +74,7 @@ def load_verbs(path: str | None) -> tuple[Verb, ...]:
 def add_estimator_options(parser: argparse.ArgumentParser) -> None:
     """``--set KEY=VALUE`` (the estimator's parameters), ``--seed``, ``--device`` and ``--quiet``."""
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="an estimator parameter (see `iclr22 run METHOD --help` for the list); repeatable")
+                        help="an estimator parameter (listed below); repeatable")
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
