@@ -14,7 +14,10 @@ from iclr22.data.domains import (
     TPT48_NORTH_STATES,
     load_dg,
     load_dg_pickle,
+    load_domain_csv,
     load_tpt48,
+    read_domain_graph,
+    read_domain_samples,
     tpt48_source_domains,
 )
 from iclr22.data.safe_pickle import load_pickle
@@ -184,3 +187,52 @@ def test_dg15_keeps_the_domain_angles(shared_data):
     data = load_dg(shared_data / "grda" / "dg15", "dg15")
     assert data.domain_angle is not None and data.domain_angle.shape == (15,)
     assert np.all(np.isfinite(data.domain_angle))
+
+
+# ------------------------------------------------------------------------------------ a user's tables
+def test_dg_npz_with_unknown_labels(tmp_path):
+    arrays = _dg_arrays()
+    arrays["label"] = np.where(arrays["domain"] == 0, arrays["label"], -3)
+    np.savez(tmp_path / "mine.npz", **arrays)
+    with pytest.raises(DataError, match="negative class id"):
+        load_dg(tmp_path / "mine.npz")
+    data = load_dg(tmp_path / "mine.npz", unknown_labels=True)
+    assert data.y[data.domain > 0].tolist() == [-1] * 8 and (data.y[data.domain == 0] >= 0).all()
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("edges.csv", "src,dst\n0,1\n2,1\n"),  # header, either direction
+        ("edges.tsv", "0\t1\n1\t2\n1\t1\n"),  # no header; the self loop is dropped
+        ("adjacency.csv", "0,1,0\n1,0,1\n0,1,0\n"),
+    ],
+)
+def test_domain_graph_files(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    expected = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]])
+    assert np.array_equal(read_domain_graph(tmp_path / name, 3), expected)
+
+
+def test_domain_graph_file_edge_cases(tmp_path):
+    (tmp_path / "none.csv").write_text("src,dst\n")
+    assert read_domain_graph(tmp_path / "none.csv", 4).tolist() == np.zeros((4, 4), dtype=int).tolist()
+    (tmp_path / "two.csv").write_text("0,1\n")  # two columns: an edge list, also for two domains
+    assert read_domain_graph(tmp_path / "two.csv").tolist() == [[0, 1], [1, 0]]
+    for text, message in [("0,1,1\n1,0,0\n1,0,0\n0,0,1\n", "edge list"), ("0,1,0\n0,0,1\n0,1,0\n", "symmetric"), ("0,1.5\n", "whole")]:
+        (tmp_path / "bad.csv").write_text(text)
+        with pytest.raises(DataError, match=message):
+            read_domain_graph(tmp_path / "bad.csv", 3 if message == "symmetric" else None)
+
+
+def test_domain_table_reads_columns_by_name(tmp_path):
+    (tmp_path / "s.csv").write_text("label,f1,domain,f2\n1,0.5,0,2\n,1.5,1,3\n-1,2.5,1,4\n")
+    (tmp_path / "e.csv").write_text("0,1\n")
+    x, domain, labels = read_domain_samples(tmp_path / "s.csv")
+    assert x.tolist() == [[0.5, 2.0], [1.5, 3.0], [2.5, 4.0]] and domain.tolist() == [0, 1, 1] and labels.tolist() == [1, -1, -1]
+    data = load_domain_csv(tmp_path / "s.csv", tmp_path / "e.csv", source_domains=[0])
+    assert data.num_domains == 2 and data.source_domains.tolist() == [0] and data.name == "s"
+    (tmp_path / "p.csv").write_text("f1,domain,f2\n0.5,0,2\n")
+    assert read_domain_samples(tmp_path / "p.csv")[2] is None  # labels are optional for prediction
+    with pytest.raises(DataError, match="no 'label' column"):
+        load_domain_csv(tmp_path / "p.csv", tmp_path / "e.csv")

@@ -88,6 +88,34 @@ def test_regression_with_learned_domain_index_and_edge_list() -> None:
     assert all(np.isfinite(v) for v in model.score_domains(x, np.nan_to_num(y), domain).values())
 
 
+def test_one_unit_score_and_score_domains_in_percent(spiral) -> None:
+    """score() and score_domains() both report accuracy in percent (the paper's and the reports' unit)."""
+    model = GRDA(**SMALL).fit(spiral.x, _masked_labels(spiral), spiral.domain, spiral.adjacency, spiral.source_domains)
+    correct = model.predict(spiral.x, spiral.domain) == spiral.y
+    assert model.score(spiral.x, spiral.y, spiral.domain) == pytest.approx(100 * correct.mean())
+    per_domain = model.score_domains(spiral.x, spiral.y, spiral.domain)
+    assert per_domain[3] == pytest.approx(100 * correct[spiral.domain == 3].mean())
+    # Equal-sized domains: the overall score is the mean of the per-domain ones, in the same unit.
+    assert model.score(spiral.x, spiral.y, spiral.domain) == pytest.approx(np.mean(list(per_domain.values())))
+
+
+def test_regression_score_is_minus_the_per_domain_mse_unit() -> None:
+    rng = np.random.default_rng(0)
+    domain = np.repeat(np.arange(3), 10)
+    x = rng.normal(size=(30, 2)).astype(np.float32)
+    y = np.stack([x[:, 0], x[:, 1] * 2], axis=1)  # two outputs: the squared error is summed over them
+    model = GRDA(task="regression", **SMALL).fit(x, np.where(domain[:, None] < 2, y, np.nan), domain, [[0, 1], [1, 2], [0, 2]])
+    per_domain = model.score_domains(x, y, domain)
+    assert model.score(x, y, domain) == pytest.approx(-np.mean(list(per_domain.values())), rel=1e-5)
+
+
+def test_a_graph_without_edges_warns(spiral) -> None:
+    from iclr22.grda.graph import DomainGraphWarning
+
+    with pytest.warns(DomainGraphWarning, match="no edges"):
+        GRDA(**{**SMALL, "epochs": 0}).fit(spiral.x, _masked_labels(spiral), spiral.domain, np.zeros_like(spiral.adjacency), spiral.source_domains)
+
+
 # --------------------------------------------------------------------------------------- bad input
 def _fit(x, y, domain, graph, sources=None):
     return GRDA(**SMALL).fit(x, y, domain, graph, sources)

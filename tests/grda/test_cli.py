@@ -229,3 +229,20 @@ def test_per_model_weight_precedence() -> None:
     cfg = {**base, "lambda_adv": 0.5, "lambda_adv_adda": 0.07}
     _resolve_lambdas(cfg, {"lambda_adv": 0.5, "lambda_adv_adda": 0.07})
     assert {cfg[f"lambda_adv_{m}"] for m in ADVERSARIAL_MODELS if m != "adda"} == {0.5} and cfg["lambda_adv_adda"] == 0.07
+
+
+def test_user_data_without_edges_warns_once_and_the_report_has_no_paper_wording(tmp_path: Path, capsys) -> None:
+    _write_dg(tmp_path / "mine.npz", A=np.zeros((4, 4), dtype=int))
+    out = tmp_path / "o"
+    assert main(["run", "grda", "--dataset", "mine", "--data-dir", str(tmp_path), "--quick", "--runs", "2", "--out", str(out),
+                 "--set", "models=source_only,grda"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == ["iclr22: warning: mine: the domain graph has no edges: GRDA adapts a domain through its neighbours "
+                        "in the graph and no domain has any, so its numbers say nothing about graph-relational adaptation"]
+    metrics = read_metrics(out / "metrics.json")
+    assert not any(metrics["paper"].values())
+    assert metrics["notes"][0].startswith("**Warning:** the domain graph has no edges")
+    notes = " ".join(metrics["notes"])
+    assert "grda_random_pairing" in notes and "paper" not in notes.lower()
+    assert "official" not in notes.replace("grda_official", "")  # the row's name, but no "official code" wording
+    assert "**Warning:** the domain graph has no edges" in (out / "report.md").read_text()

@@ -5,7 +5,10 @@ On-disk formats read here:
 * **DG-N ``.npz``** (``grda/dg15/dg15.npz``, also the generic user format): ``data`` float ``[N, F]``,
   ``label`` int ``[N]``, ``domain`` int ``[N]`` in ``0..D-1``, ``A`` ``[D, D]`` symmetric 0/1 domain
   adjacency; optional ``g_encode`` ``[D, k]`` domain-node embeddings and ``src_domain`` (source domain ids).
-  Read with ``allow_pickle=False``.
+  Read with ``allow_pickle=False``; with ``unknown_labels=True`` negative labels mean "unknown" (a user's file).
+* **A user's tables** (:func:`load_domain_csv`): samples in a ``.csv``/``.tsv`` with a header, a ``domain``
+  column, a ``label`` column (empty or negative = unknown) and feature columns (:func:`read_domain_samples`);
+  the graph as an edge list ``src,dst`` or a square 0/1 adjacency (:func:`read_domain_graph`).
 * **DG-N pickles** as released in Wang-ML-Lab/GRDA (``toy_d15_spiral_tight_boundary.pkl``: a dict with
   ``data``, ``label``, ``domain``, ``A``; ``g_encode_15.pkl``: ``{"0": array, ...}``), read through the
   restricted unpickler of :mod:`iclr22.data.safe_pickle`.
@@ -34,6 +37,9 @@ __all__ = [
     "StateTemperatures",
     "load_dg",
     "load_dg_pickle",
+    "load_domain_csv",
+    "read_domain_samples",
+    "read_domain_graph",
     "load_tpt48",
     "tpt48_source_domains",
     "TPT48_NORTH_STATES",
@@ -59,7 +65,8 @@ class DomainDataset:
 
     Attributes:
         x: float32 ``[N, F]`` inputs.
-        y: int64 ``[N]`` class labels.
+        y: int64 ``[N]`` class labels; ``-1`` marks an unknown label (only from the readers of a user's files,
+            :func:`load_dg` with ``unknown_labels=True`` and :func:`load_domain_csv`).
         domain: int64 ``[N]`` domain id of every point, ``0..D-1``.
         adjacency: int64 ``[D, D]`` symmetric 0/1 domain graph.
         domain_embedding: float32 ``[D, k]`` pre-computed domain-node embeddings, or ``None``.
@@ -136,13 +143,17 @@ class StateTemperatures:
 
 
 # ------------------------------------------------------------------------------------------------- DG-N
-def load_dg(path_or_dir: str | Path, name: str = "dg15", *, source_domains: Sequence[int] | None = None) -> DomainDataset:
+def load_dg(
+    path_or_dir: str | Path, name: str = "dg15", *, source_domains: Sequence[int] | None = None, unknown_labels: bool = False
+) -> DomainDataset:
     """Read a DG-N ``.npz`` (the pickle-free DG-15 copy, or your own data in the same layout).
 
     Args:
         path_or_dir: The ``.npz`` file, or a folder holding ``<name>.npz``.
         name: Dataset name; also the file stem when a folder is given.
         source_domains: Source domain ids; overrides the file's ``src_domain``.
+        unknown_labels: Negative labels mark unknown ones (``y`` holds ``-1`` there) instead of being an error:
+            a user's file whose target domains are unlabelled.
 
     Returns:
         The :class:`DomainDataset` (DG-15: 1500 points, 15 domains, sources 0, 12, 3, 4, 14, 8).
@@ -156,7 +167,7 @@ def load_dg(path_or_dir: str | Path, name: str = "dg15", *, source_domains: Sequ
         path = _checks.require_files(path, [f"{name}.npz"])[f"{name}.npz"]
     arrays = _checks.load_npz_arrays(path, ["data", "label", "domain", "A"], ["g_encode", "src_domain", "angle"])
     sources = arrays.get("src_domain") if source_domains is None else np.asarray(source_domains)
-    return _domain_dataset(arrays, path, name, arrays.get("g_encode"), sources)
+    return _domain_dataset(arrays, path, name, arrays.get("g_encode"), sources, unknown_labels)
 
 
 def load_dg_pickle(
@@ -229,7 +240,8 @@ def _check_adjacency(adjacency: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _domain_dataset(
-    arrays: dict[str, np.ndarray], path: Path, name: str, embedding: np.ndarray | None, sources: np.ndarray | None
+    arrays: dict[str, np.ndarray], path: Path, name: str, embedding: np.ndarray | None, sources: np.ndarray | None,
+    unknown_labels: bool = False,
 ) -> DomainDataset:
     x = arrays["data"]
     if x.ndim != 2 or x.dtype.kind not in "iuf":
@@ -243,7 +255,9 @@ def _domain_dataset(
     for what, values in (("label", y), ("domain", domain)):
         if values.shape != (x.shape[0],):
             raise DataError(f"{path}: {what} has shape {values.shape}, expected ({x.shape[0]},) like data")
-    if y.min() < 0:
+    if unknown_labels:
+        y = np.where(y < 0, -1, y)
+    elif y.size and y.min() < 0:
         raise DataError(f"{path}: label holds negative class id {int(y.min())}")
     _checks.check_ids_in_range(domain, num_domains, path, "domain ids")
     if embedding is not None:
@@ -273,6 +287,136 @@ def _domain_dataset(
         domain_names=[str(d) for d in range(num_domains)],
         domain_angle=angle,
     )
+
+
+# ------------------------------------------------------------------------------------ a user's tables
+def read_domain_samples(
+    path: str | Path, *, domain_column: str = "domain", label_column: str = "label"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Inputs, domain ids and (when the file has them) class labels of samples from several domains.
+
+    ``.npz``: arrays ``data`` ``[N, F]``, ``domain`` ``[N]``, optional ``label`` ``[N]``. ``.csv`` / ``.tsv``: a
+    header row; ``domain_column`` holds integer domain ids, ``label_column`` (optional) class ids, every other
+    column is a numeric feature (in header order).
+
+    Returns ``(x, domain, labels)``: float32 ``[N, F]``, int64 ``[N]``, and int64 ``[N]`` with ``-1`` for an
+    unknown label (an empty cell or a negative id) — or ``None`` when the file has no labels.
+
+    Raises:
+        DataError: naming the file (line, column): a missing file or column, a non-numeric feature, NaN, a
+            domain id or label that is not a whole number, mismatched lengths.
+    """
+    path = _checks.as_path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        arrays = _checks.load_npz_arrays(path, ["data", "domain"], ["label"])
+        if (x := arrays["data"]).ndim != 2 or x.dtype.kind not in "iuf":
+            raise DataError(f"{path}: data must be a numeric [N, F] array, found {x.dtype} {x.shape}")
+        domain = _integral(np.asarray(arrays["domain"]), path, "domain")
+        labels = None if "label" not in arrays else _integral(np.asarray(arrays["label"]), path, "label")
+    elif suffix in (".csv", ".tsv"):
+        x, domain, labels = _read_domain_table(path, domain_column, label_column)
+    else:
+        raise DataError(f"{path}: unknown format {suffix!r} (expected .npz, .csv or .tsv)")
+    x = x.astype(np.float32)
+    _checks.check_finite(x, path, "data")
+    for what, values in (("domain", domain), ("label", labels)):
+        if values is not None and values.shape != (x.shape[0],):
+            raise DataError(f"{path}: {what} has shape {values.shape}, expected ({x.shape[0]},) like data")
+    if domain.size and domain.min() < 0:
+        raise DataError(f"{path}: domain ids must be 0 or more, found {int(domain.min())}")
+    return x, domain, None if labels is None else np.where(labels < 0, -1, labels)
+
+
+def _read_domain_table(path: Path, domain_column: str, label_column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    lines = list(_checks.iter_data_lines(_checks.read_text_lines(path, encoding="utf-8-sig"), skip_comments=False))
+    rows = [(line, next(csv.reader([text], delimiter=delimiter))) for line, text in lines]
+    if len(rows) < 2:
+        raise DataError(f"{path}: needs a header row (naming the {domain_column!r} column) and at least one data row")
+    header = [cell.strip() for cell in rows[0][1]]
+    if domain_column not in header:
+        raise DataError(f"{path}: no {domain_column!r} column in the header (columns: {', '.join(header[:10])}{', ...' if len(header) > 10 else ''})")
+    at_domain = header.index(domain_column)
+    at_label = header.index(label_column) if label_column in header else None
+    features = [i for i in range(len(header)) if i not in (at_domain, at_label)]
+    if not features:
+        raise DataError(f"{path}: no feature columns besides {domain_column!r}" + (f" and {label_column!r}" if at_label is not None else ""))
+    x, domain, labels = np.empty((len(rows) - 1, len(features))), np.empty(len(rows) - 1, np.int64), np.full(len(rows) - 1, -1, np.int64)
+    for i, (line, row) in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise DataError(f"{path}: line {line} has {len(row)} columns, the header has {len(header)}")
+        domain[i] = _checks.parse_int(row[at_domain].strip(), path, line, domain_column)
+        if at_label is not None and row[at_label].strip():  # an empty label cell: unknown
+            labels[i] = _checks.parse_int(row[at_label].strip(), path, line, label_column)
+        x[i] = [_checks.parse_float(row[j], path, line, header[j]) for j in features]
+    return x, domain, labels if at_label is not None else None
+
+
+def read_domain_graph(path: str | Path, num_domains: int | None = None) -> np.ndarray:
+    """A domain graph from a file: an edge list or a square 0/1 adjacency.
+
+    * **Edge list**: two columns, the domain ids of an edge's ends (``src,dst``; a header row is optional),
+      ``.csv`` / ``.tsv`` / ``.npy``. Edges are undirected (one line per edge is enough); self loops are dropped.
+    * **Adjacency**: a square ``D x D`` matrix of 0/1, symmetric (``.csv`` / ``.tsv`` without header, ``.npy``).
+
+    A file with exactly two columns is an edge list (a graph of two domains is written ``0,1``); a header only
+    is a graph without edges. ``num_domains`` is D (ids ``0..D-1``; an edge list's default: its largest id + 1).
+    Returns the int64 ``[D, D]`` symmetric 0/1 adjacency with a zero diagonal.
+
+    Raises:
+        DataError: naming the file: neither two columns nor square, ids that are not whole numbers or lie
+            outside ``0..D-1``, an adjacency that is not symmetric, not 0/1 or not ``D x D``.
+    """
+    from iclr22.core.verbs import is_number, read_matrix
+
+    path = _checks.as_path(path)
+    lines = [t for _, t in _checks.iter_data_lines(_checks.read_text_lines(path), skip_comments=False)] if path.suffix.lower() in (".csv", ".tsv") else None
+    if lines is not None and len(lines) <= 1 and not all(is_number(c) for c in (lines or ["-"])[0].replace("\t", ",").split(",")):
+        matrix = np.zeros((0, 2), dtype=np.float32)  # a header only: an edge list without edges
+    else:
+        matrix = read_matrix(path, "domain graph")
+    if matrix.ndim != 2 or (matrix.shape[1] != 2 and matrix.shape[0] != matrix.shape[1]):
+        raise DataError(f"{path}: a domain graph is an edge list (two columns src,dst) or a square 0/1 adjacency; found shape {matrix.shape}")
+    if matrix.shape[1] == 2:
+        edges = _integral(matrix, path, "edge endpoints")
+        size = num_domains if num_domains is not None else (int(edges.max()) + 1 if edges.size else 0)
+        _checks.check_ids_in_range(edges, size, path, "edge endpoints (domain ids)")
+        adjacency = np.zeros((size, size), dtype=np.int64)
+        adjacency[edges[:, 0], edges[:, 1]] = adjacency[edges[:, 1], edges[:, 0]] = 1
+    else:
+        adjacency = _check_adjacency(matrix, path)
+        if num_domains is not None and adjacency.shape[0] != num_domains:
+            raise DataError(f"{path}: the adjacency has {adjacency.shape[0]} nodes, expected {num_domains} (domains 0..{num_domains - 1})")
+    np.fill_diagonal(adjacency, 0)
+    return adjacency
+
+
+def load_domain_csv(
+    samples: str | Path, graph: str | Path, *, name: str | None = None, source_domains: Sequence[int] | None = None,
+    domain_column: str = "domain", label_column: str = "label",
+) -> DomainDataset:
+    """Read a user's domains from a table of samples and a domain-graph file.
+
+    The samples: :func:`read_domain_samples`'s table (header; ``domain``, ``label``, feature columns). The
+    graph: :func:`read_domain_graph`'s edge list or adjacency over the domains ``0..D-1``, where D is the
+    largest domain id of the samples + 1. Unknown labels (empty cells, negative ids) are ``-1`` in ``y``.
+    ``name`` defaults to the samples file's stem; ``source_domains=None`` leaves ``source_domains`` unset.
+
+    Raises:
+        DataError: as :func:`read_domain_samples` and :func:`read_domain_graph`, plus no label column or
+            source ids out of range.
+    """
+    path = _checks.as_path(samples)
+    if path.suffix.lower() not in (".csv", ".tsv"):
+        raise DataError(f"{path}: expected a .csv or .tsv of samples (with a header row)")
+    x, domain, labels = read_domain_samples(path, domain_column=domain_column, label_column=label_column)
+    if labels is None:
+        raise DataError(f"{path}: no {label_column!r} column (class ids of the labelled domains; empty for unknown)")
+    adjacency = read_domain_graph(graph, int(domain.max()) + 1 if domain.size else 0)
+    arrays = {"data": x, "label": labels, "domain": domain, "A": adjacency}
+    sources = None if source_domains is None else np.asarray(source_domains)
+    return _domain_dataset(arrays, path, name or path.stem, None, sources, unknown_labels=True)
 
 
 # ------------------------------------------------------------------------------------------------ TPT-48

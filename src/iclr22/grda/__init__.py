@@ -13,7 +13,7 @@ This module holds only the registry entry and lazy re-exports: importing it load
 
 from __future__ import annotations
 
-from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exports
+from iclr22.core.registry import DatasetSpec, Demo, MethodSpec, Reproduction, lazy_exports
 
 SPEC = MethodSpec(
     name="grda",
@@ -34,6 +34,18 @@ SPEC = MethodSpec(
         Reproduction("tpt48", runs=2, label="tpt48"),
     ),
     accepts_any_dataset_in="grda/dg15",
+    # The setting and why, chosen before the run: docs/methods/grda.md, "Demo". The label-free row, because the
+    # experiment's grda row reads target labels through the spiral's class-sorted file order.
+    demo=Demo(
+        model="grda_random_pairing",
+        baseline="dann",
+        metric="acc_target",
+        claim="GRDA (label-free pairs) beats DANN on the target domains of a 15-domain spiral whose graph links close angles",
+        overrides={"models": "source_only,dann,grda,grda_random_pairing"},
+        quick=False,
+        runs=3,
+        tolerance=2.0,
+    ),
     verbs="iclr22.grda.verbs:VERBS",
 )
 

@@ -11,6 +11,7 @@ domains, the graph, domain indices) with messages that say what is wrong and whe
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +23,7 @@ from torch import Tensor
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.estimator import Estimator
 from iclr22.core.validation import as_numpy, check_array
-from iclr22.grda.graph import as_adjacency
+from iclr22.grda.graph import DomainGraphWarning, as_adjacency, graph_warnings
 from iclr22.grda.train import (
     Networks,
     StepSettings,
@@ -94,7 +95,8 @@ class GRDA(Estimator):
         adjacency_: The ``[D, D]`` domain graph. source_domains_, target_domains_: Domain ids.
         domain_embedding_: ``[D, k]`` domain indices used (``None`` for joint / one-hot).
         x_mean_, x_std_: Standardisation. classes_ / n_outputs_: Label space.
-        history_: Per-epoch mean losses (and ``eval`` metric when ``eval_set`` was given).
+        history_: Per-epoch mean losses (and ``eval`` when ``eval_set`` was given: the mean over target domains
+            of :meth:`score_domains`, accuracy in percent or MSE).
 
     Example:
         >>> model = GRDA(epochs=200).fit(X, y, domain, adjacency, source_domains=[0, 3])
@@ -314,6 +316,9 @@ class GRDA(Estimator):
         labels, sources, targets = self._labels(y, domain_ids, source_domains, num_domains)
         if self._method in ("adda", "mdd") and targets.size == 0:
             raise DataError(f"fit: {self._method} needs at least one unlabelled target domain")
+        if self._method == "grda":  # the baselines ignore the graph: only GRDA loses its point without edges
+            for reason in graph_warnings(adjacency, sources):
+                warnings.warn(f"GRDA.fit: {reason}", DomainGraphWarning, stacklevel=2)
 
         self.adjacency_ = adjacency
         self.num_domains_ = num_domains
@@ -506,8 +511,9 @@ class GRDA(Estimator):
         return float(np.mean(targets)) if targets else float("nan")
 
     def score_domains(self, X: Any, y: Any, domain: Any) -> dict[int, float]:
-        """Per-domain score: accuracy in percent (classification) or the mean over samples of the squared
-        error summed over outputs (regression; the TPT-48 "MSE" of the paper's lab code)."""
+        """Per-domain score, in the unit of :meth:`score`: accuracy in percent (0–100, classification) or the
+        mean over samples of the squared error summed over outputs (regression; the TPT-48 "MSE" of the
+        paper's lab code; lower is better)."""
         self._check_is_fitted("score it")
         return self._score_domains(X, y, domain)
 
@@ -526,13 +532,16 @@ class GRDA(Estimator):
         return scores
 
     def score(self, X: Any, y: Any, domain: Any) -> float:
-        """Accuracy in [0, 1] (classification) or minus the mean squared error (regression); higher is better."""
+        """One number for all rows given, higher is better, in the unit of :meth:`score_domains` and the reports:
+        accuracy in percent (0–100, as the paper reports it; not scikit-learn's fraction) for classification,
+        minus the mean over samples of the squared error summed over outputs for regression."""
         self._check_is_fitted("score it")
         prediction = self._predict(X, domain, "score")
         truth = np.asarray(y)
         if self.task == "classification":
-            return float((prediction == truth).mean())
-        return -float(np.mean((prediction - truth.reshape(prediction.shape)) ** 2))
+            return float((prediction == truth).mean() * 100)
+        err = (prediction.reshape(len(truth), -1) - truth.reshape(len(truth), -1)) ** 2
+        return -float(err.sum(axis=1).mean())
 
 
 def _check_annotations(estimator: GRDA, cls: type) -> None:

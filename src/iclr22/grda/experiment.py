@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -32,7 +34,7 @@ from iclr22.data.domains import DomainDataset, load_dg, load_tpt48
 from iclr22.grda.baselines import AdversarialAdapter
 from iclr22.grda.estimator import GRDA
 from iclr22.grda.figures import dg_positions, per_domain_table, plot_curves, plot_graph_scores
-from iclr22.grda.graph import graph_distance_to
+from iclr22.grda.graph import DomainGraphWarning, graph_distance_to, graph_warnings
 from iclr22.grda.synthetic import make_spiral_domains
 from iclr22.grda.tpt48 import TASKS, TPT48_EAST_STATES, tpt48_holdout_sources, tpt48_task_sources, tpt48_windows
 from iclr22.grda.train import fit_domain_embedding
@@ -212,6 +214,7 @@ class DGData:
 
     data: DomainDataset
     y_train: np.ndarray  # the targets' labels hidden (-1): they are used only to score
+    warnings: list[str] = field(default_factory=list)  # why GRDA cannot adapt on this graph (graph_warnings)
     per_domain: dict[str, dict[int, float]] = field(default_factory=dict)
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
@@ -245,9 +248,13 @@ def load(ctx: RunContext, options: dict[str, Any]) -> DGData | TPT48Data:
     if ctx.dataset == "tpt48":
         return _load_tpt48(ctx, options)
     data = _load_dg_dataset(ctx, options)
+    reasons = graph_warnings(data.adjacency, data.source_domains)
+    if ctx.run_index == 0:  # once per command, before the models train; the report's notes repeat it
+        for reason in reasons:
+            print(f"iclr22: warning: {ctx.dataset}: {reason}", file=sys.stderr)
     if data.domain_embedding is None and options["domain_index"] in ("auto", "pretrained"):
         data.domain_embedding = fit_domain_embedding(data.adjacency, options["index_dim"], lr=options["lr_index"], seed=ctx.seed)
-    return DGData(data, np.where(np.isin(data.domain, data.source_domains), data.y, -1))
+    return DGData(data, np.where(np.isin(data.domain, data.source_domains), data.y, -1), reasons)
 
 
 def _load_dg_dataset(ctx: RunContext, options: dict[str, Any]) -> DomainDataset:
@@ -307,10 +314,12 @@ def evaluate(name: str, model: GRDA, run: DGData | TPT48Data, ctx: RunContext, o
     if isinstance(run, TPT48Data):
         return _evaluate_tpt48(name, model, run)
     data = run.data
-    model.fit(
-        data.x, run.y_train, data.domain, data.adjacency, data.source_domains, data.domain_embedding,
-        eval_set=(data.x, data.y, data.domain), eval_every=options["eval_every"],
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainGraphWarning)  # said once by load, and in the report's notes
+        model.fit(
+            data.x, run.y_train, data.domain, data.adjacency, data.source_domains, data.domain_embedding,
+            eval_set=(data.x, data.y, data.domain), eval_every=options["eval_every"],
+        )
     scores = model.score_domains(data.x, data.y, data.domain)
     run.per_domain[name] = scores
     run.curves[name] = [(h["epoch"] + 1, h["eval"]) for h in model.history_ if "eval" in h]
@@ -358,11 +367,24 @@ def report(ctx: RunContext, options: dict[str, Any], run: DGData | TPT48Data, re
             run.per_domain, f"{ctx.dataset}: target accuracy (%) per domain, seed {ctx.seed}", "accuracy (%)", higher_is_better=True,
         ))
         figures.append(plot_curves(ctx.out_dir / f"grda_{ctx.dataset}_curves.png", run.curves, "mean target accuracy (%)"))
-    notes = [
-        "grda = the paper's min-max (D descends L_d only); grda_official = the official code's update order, "
-        f"in which D's gradient is (1 - lambda) * grad L_d (lambda = {options['lambda_adv_grda_official']}).",
-        "Accuracy is measured on all samples of each target domain after the last epoch (official test protocol).",
-    ]
+    notes = [f"**Warning:** {reason}." for reason in run.warnings]
+    if paper:
+        notes += [
+            "grda = the paper's min-max (D descends L_d only); grda_official = the official code's update order, "
+            f"in which D's gradient is (1 - lambda) * grad L_d (lambda = {options['lambda_adv_grda_official']}).",
+            "Accuracy is measured on all samples of each target domain after the last epoch (official test protocol).",
+        ]
+    else:  # no published numbers for these data: say what the rows are without the paper's vocabulary
+        notes += [
+            "Rows: source_only = encoder and predictor trained on the source domains only; dann, adda, cdann, mdd = "
+            "adversarial adaptation baselines on the same networks; grda = GRDA with the aligned pairing (the k-th "
+            "sample of every domain is paired with the k-th of the others: in a file sorted by class within each domain "
+            "that pairs same-class samples, i.e. it reads the target labels through file order); grda_random_pairing = "
+            "GRDA with label-free pairs (what `iclr22 grda fit` uses); grda_official = GRDA with the discriminator's "
+            f"gradient scaled by (1 - lambda), lambda = {options['lambda_adv_grda_official']}.",
+            "acc_target / acc_source: accuracy (%) on all samples of each domain after the last epoch, averaged over "
+            "the target / source domains.",
+        ]
     sections = {"Accuracy per domain (%)": per_domain_table(run.per_domain, data.source_domains)}
     config = {"num_domains": data.num_domains, "source_domains_used": [int(d) for d in data.source_domains]}
     return Report(figures=figures, notes=notes, sections=sections, paper=paper, config=config)

@@ -3,7 +3,8 @@
 GRDA's input besides the data is a graph whose nodes are the domains (e.g. US states and their borders).
 :func:`as_adjacency` accepts a ``[D, D]`` 0/1 symmetric matrix or an ``[E, 2]`` edge list;
 :func:`adjacency_from_similarity` builds one from any domain similarity (the maintainers' advice for new
-data); :func:`graph_distance_to` gives the "level" of a target domain (paper, Table 2).
+data); :func:`graph_distance_to` gives the "level" of a target domain (paper, Table 2);
+:func:`graph_warnings` says when the graph leaves GRDA nothing to adapt with (:class:`DomainGraphWarning`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,30 @@ import numpy as np
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.validation import as_numpy, check_array, check_edge_index
 
-__all__ = ["adjacency_from_edges", "adjacency_from_similarity", "as_adjacency", "graph_distance_to"]
+__all__ = [
+    "DomainGraphWarning", "adjacency_from_edges", "adjacency_from_similarity", "as_adjacency", "graph_distance_to", "graph_warnings",
+]
+
+
+class DomainGraphWarning(UserWarning):
+    """The data leave GRDA nothing to adapt with (a domain graph without edges, no target domain)."""
+
+
+def graph_warnings(adjacency: Any, source_domains: Sequence[int]) -> list[str]:
+    """Why GRDA cannot adapt on this graph, one sentence per reason (empty when nothing is wrong).
+
+    GRDA aligns a domain with its neighbours in the graph: without edges there is no relation to exploit, and
+    whatever it scores on the targets is not the method's doing. Without a target domain there is nothing to
+    adapt to.
+    """
+    adjacency = np.asarray(adjacency)
+    reasons = []
+    if not np.triu(adjacency, 1).any():
+        reasons.append("the domain graph has no edges: GRDA adapts a domain through its neighbours in the graph and "
+                       "no domain has any, so its numbers say nothing about graph-relational adaptation")
+    if np.setdiff1d(np.arange(adjacency.shape[0]), np.asarray(source_domains)).size == 0:
+        reasons.append("every domain is a labelled source: there is no target domain to adapt to")
+    return reasons
 
 
 def adjacency_from_edges(edges: Any, num_domains: int, where: str = "edges") -> np.ndarray:

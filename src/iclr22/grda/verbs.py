@@ -1,16 +1,19 @@
 """GRDA's task verbs: ``iclr22 grda fit`` and ``iclr22 grda predict`` on a user's own domains.
 
-``fit`` reads an ``.npz`` in the DG layout the toolkit already reads (:func:`iclr22.data.domains.load_dg`:
-``data`` ``[N, F]``, ``label`` ``[N]``, ``domain`` ``[N]`` ids ``0..D-1``, ``A`` ``[D, D]`` symmetric 0/1 domain
-graph, optional ``src_domain`` and ``g_encode``), hides the labels of the target domains, fits
+``fit`` reads the user's domains — an ``.npz`` in the DG layout (:func:`iclr22.data.load_dg`: ``data``, ``label``,
+``domain``, ``A``[, ``src_domain``, ``g_encode``]) or a ``.csv``/``.tsv`` of samples (header; ``domain``, ``label``,
+feature columns) with ``--graph`` (an edge list ``src,dst`` or a square 0/1 adjacency;
+:func:`iclr22.data.load_domain_csv`) — hides the labels of the target domains, fits
 :class:`~iclr22.grda.estimator.GRDA` and saves it as a model folder with a ``summary.md``. ``predict`` reads the
-saved model and an ``.npz`` with ``data`` and ``domain`` (``label`` optional) and writes one CSV row per sample.
+saved model and samples in the same layouts (:func:`iclr22.data.read_domain_samples`; labels optional) and writes
+one CSV row per sample. Accuracy is in percent everywhere (:meth:`GRDA.score`).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,8 @@ import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, require_out, write_csv, write_summary
+from iclr22.data.domains import DomainDataset, read_domain_samples
+from iclr22.grda.graph import DomainGraphWarning, graph_warnings
 
 __all__ = ["VERBS", "FIT_DEFAULTS", "read_domains"]
 
@@ -27,40 +32,53 @@ __all__ = ["VERBS", "FIT_DEFAULTS", "read_domains"]
 FIT_DEFAULTS: dict[str, Any] = {"hidden": 64, "epochs": 100, "pairing": "random"}
 
 _DATA_HELP = (
-    ".npz in the DG layout: data [N, F] floats, label [N] class ids (negative = unknown; target-domain labels are "
-    "never used), domain [N] ids 0..D-1, A [D, D] symmetric 0/1 domain graph; optional src_domain (source ids) "
-    "and g_encode [D, k] (domain embeddings)"
+    "your samples: a .csv/.tsv with a header row, a 'domain' column (ids 0..D-1), a 'label' column (class ids; empty "
+    "or negative = unknown; target-domain labels are never used) and numeric feature columns (with --graph); or an "
+    ".npz in the DG layout: data [N, F], label [N], domain [N], A [D, D] symmetric 0/1 domain graph, optional "
+    "src_domain (source ids) and g_encode [D, k] (domain embeddings)"
 )
-_PREDICT_HELP = ".npz with data [N, F] and domain [N] (ids of the model's graph); label [N] optional (scores per domain)"
+_GRAPH_HELP = (
+    "the domain graph of a .csv/.tsv --data: an edge list (two columns src,dst of domain ids, header optional, "
+    "one line per undirected edge) or a square 0/1 symmetric adjacency (.csv/.tsv/.npy); an .npz --data holds it as A"
+)
+_PREDICT_HELP = (
+    "samples to predict: a .csv/.tsv with a header, a 'domain' column (ids of the model's graph), numeric feature "
+    "columns in the order used to fit, and optionally 'label' (then scored per domain); or an .npz with data, domain[, label]"
+)
 
 
 # ------------------------------------------------------------------------------------------- reading
-def read_domains(path: str | Path, sources: list[int] | None = None) -> tuple[Any, np.ndarray]:
-    """The :class:`~iclr22.data.domains.DomainDataset` of a user's DG ``.npz`` and its labels as given.
+def read_domains(path: str | Path, sources: list[int] | None = None, graph: str | Path | None = None,
+                 domain_column: str = "domain", label_column: str = "label") -> DomainDataset:
+    """The :class:`~iclr22.data.domains.DomainDataset` of a user's file, ``-1`` in ``y`` where a label is unknown.
 
-    Negative labels mark unknown ones (the checks of :func:`~iclr22.data.domains.load_dg` otherwise apply
-    unchanged). Sources: ``sources``, else the file's ``src_domain``, else the domains whose every label is known.
+    ``.npz`` (DG layout, graph ``A`` inside) or ``.csv``/``.tsv`` with ``graph``. Sources: ``sources``, else the
+    file's ``src_domain``, else the domains whose every label is known.
 
     Raises:
-        DataError: naming the file and what is wrong (missing key, domain id outside the graph, ...).
+        DataError: naming the file and what is wrong (missing key or column, domain id outside the graph, ...).
+        ConfigError: a table without ``graph``, or ``graph`` beside an ``.npz``.
     """
-    from iclr22.data import _checks
-    from iclr22.data.domains import _domain_dataset, _integral
+    from iclr22.data import load_dg, load_domain_csv
 
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"{path}: data file not found")
-    if path.suffix.lower() != ".npz":
-        raise DataError(f"{path}: expected an .npz in the DG layout (data, label, domain, A)")
-    arrays = _checks.load_npz_arrays(path, ["data", "label", "domain", "A"], ["g_encode", "src_domain"])
-    labels = _integral(np.asarray(arrays["label"]), path, "label")
-    arrays["label"] = np.maximum(labels, 0)  # load_dg's checks refuse negative ids; they mean "unknown" here
-    given = sources if sources is not None else arrays.get("src_domain")
-    data = _domain_dataset(arrays, path, path.stem, arrays.get("g_encode"), None if given is None else np.asarray(given))
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        if graph is not None:
+            raise ConfigError(f"--graph is for .csv/.tsv data; {path} holds its domain graph as A")
+        data = load_dg(path, path.stem, source_domains=sources, unknown_labels=True)
+    elif suffix in (".csv", ".tsv"):
+        if graph is None:
+            raise ConfigError(f"{path}: a table of samples needs --graph FILE (an edge list src,dst or a 0/1 adjacency)")
+        data = load_domain_csv(path, graph, source_domains=sources, domain_column=domain_column, label_column=label_column)
+    else:
+        raise DataError(f"{path}: expected a .csv/.tsv of samples (with --graph) or an .npz in the DG layout, not {suffix!r}")
     if data.source_domains is None:
-        known = labels >= 0
+        known = data.y >= 0
         data.source_domains = np.asarray([d for d in np.unique(data.domain) if known[data.domain == d].all()], dtype=np.int64)
-    return data, labels
+    return data
 
 
 def _edges(adjacency: np.ndarray) -> list[tuple[int, int]]:
@@ -75,12 +93,19 @@ def _ids(text: str) -> list[int]:
         raise ConfigError(f"--sources takes comma-separated domain ids, got {text!r}") from None
 
 
+def _add_columns(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--domain-column", default="domain", metavar="NAME", help="a table's domain-id column (default: domain)")
+    parser.add_argument("--label-column", default="label", metavar="NAME", help="a table's label column (default: label)")
+
+
 # ------------------------------------------------------------------------------------------------ fit
 def _add_fit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="FILE", help=_DATA_HELP)
+    parser.add_argument("--graph", metavar="FILE", help=_GRAPH_HELP)
     parser.add_argument("--sources", metavar="IDS", help="labelled source domains, e.g. 0,1,2 (default: the file's src_domain, "
                         "else every domain whose labels are all known)")
     parser.add_argument("--out", required=True, metavar="MODEL", help="model folder (created): the saved GRDA and summary.md")
+    _add_columns(parser)
     add_estimator_options(parser)
 
 
@@ -89,29 +114,27 @@ def _fit(args: argparse.Namespace) -> int:
 
     settings = estimator_settings(GRDA, args, FIT_DEFAULTS)
     if settings.get("task", "classification") != "classification":
-        raise ConfigError("iclr22 grda fit classifies (the DG layout holds class ids); use the GRDA estimator from Python for regression")
+        raise ConfigError("iclr22 grda fit classifies (the layouts hold class ids); use the GRDA estimator from Python for regression")
     out = require_out(args.out, "model folder")
-    data, labels = read_domains(args.data, _ids(args.sources) if args.sources else None)
+    data = read_domains(args.data, _ids(args.sources) if args.sources else None, args.graph, args.domain_column, args.label_column)
     sources = data.source_domains
     targets = np.setdiff1d(np.arange(data.num_domains), sources)
-    y = np.where(np.isin(data.domain, sources), labels, -1)  # the targets' labels are never used
+    y = np.where(np.isin(data.domain, sources), data.y, -1)  # the targets' labels are never used
     edges = _edges(data.adjacency)
-    warnings = []
-    if not edges:
-        warnings.append("the domain graph has no edges: GRDA aligns a domain with its neighbours, so it cannot adapt (this is source-only training)")
-    if targets.size == 0:
-        warnings.append("every domain is a labelled source: there is no target domain to adapt to")
-    for warning in warnings:
-        print(f"iclr22: warning: {warning}", file=sys.stderr)
-    model = GRDA(**settings).fit(data.x, y, data.domain, data.adjacency, source_domains=sources, domain_embedding=data.domain_embedding)
+    reasons = graph_warnings(data.adjacency, sources)
+    for reason in reasons:  # before training, which may take minutes
+        print(f"iclr22: warning: {reason}", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainGraphWarning)  # GRDA.fit says the same; said once above
+        model = GRDA(**settings).fit(data.x, y, data.domain, data.adjacency, source_domains=sources, domain_embedding=data.domain_embedding)
     model.save(out)
     counts = np.bincount(data.domain, minlength=data.num_domains)
     chosen = {k: v for k, v in settings.items() if k != "verbose"}
     shown = ", ".join(f"({i}, {j})" for i, j in edges[:30]) + (f", ... ({len(edges)} in all)" if len(edges) > 30 else "")
     lines = [
-        *(f"**Warning:** {w}." for w in warnings),
-        *([""] if warnings else []),
-        f"- data: {args.data}",
+        *(f"**Warning:** {w}." for w in reasons),
+        *([""] if reasons else []),
+        f"- data: {args.data}" + (f"; graph: {args.graph}" if args.graph else ""),
         f"- samples: {len(data.x)}, features: {data.x.shape[1]}, classes: {', '.join(map(str, model.classes_.tolist()))}",
         f"- domains: {data.num_domains}; sources (labelled): {' '.join(map(str, sources.tolist())) or 'none'}; "
         f"targets: {' '.join(map(str, targets.tolist())) or 'none'} (their labels are not used)",
@@ -130,7 +153,7 @@ def _fit(args: argparse.Namespace) -> int:
         "- given: " + ", ".join(f"{k}={v}" for k, v in sorted(chosen.items())),
         f"- pairing={model.pairing}: " + ("label-free, each domain's own permutation (the default here: the aligned pairing "
                                           "reads labels through file order)" if model.pairing == "random" else
-                                          "the official k-th sample of every domain (pairs same-class samples only on class-sorted files)"),
+                                          "the k-th sample of every domain (pairs same-class samples only on class-sorted files)"),
         "- final losses: " + (", ".join(f"{k} {v:.4g}" for k, v in model.history_[-1].items() if k != "epoch" and isinstance(v, (int, float))) if model.history_ else "no epochs"),
         "",
         f"Load it with `iclr22.grda.GRDA.load({str(out)!r})`; predict with `iclr22 grda predict --model {out} --data FILE --out predictions.csv`.",
@@ -147,31 +170,9 @@ def _add_predict(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="FILE", help=_PREDICT_HELP)
     parser.add_argument("--out", required=True, metavar="CSV", help="predictions CSV (its summary goes next to it, *_summary.md)")
     parser.add_argument("--per-domain", action="store_true", help="per-domain rows (samples, accuracy when labels are given) in the summary")
+    _add_columns(parser)
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
-
-
-def _read_predict_data(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    from iclr22.data import _checks
-    from iclr22.data.domains import _integral
-
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataError(f"{path}: data file not found")
-    if path.suffix.lower() != ".npz":
-        raise DataError(f"{path}: expected an .npz with data and domain")
-    arrays = _checks.load_npz_arrays(path, ["data", "domain"], ["label"])
-    x = arrays["data"]
-    if x.ndim != 2 or x.dtype.kind not in "iuf":
-        raise DataError(f"{path}: data must be a numeric [N, F] array, found {x.dtype} {x.shape}")
-    x = x.astype(np.float32)
-    _checks.check_finite(x, path, "data")
-    domain = _integral(np.asarray(arrays["domain"]), path, "domain")
-    labels = None if "label" not in arrays else _integral(np.asarray(arrays["label"]), path, "label")
-    for what, values in (("domain", domain), ("label", labels)):
-        if values is not None and values.shape != (x.shape[0],):
-            raise DataError(f"{path}: {what} has shape {values.shape}, expected ({x.shape[0]},) like data")
-    return x, domain, labels
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -182,7 +183,7 @@ def _predict(args: argparse.Namespace) -> int:
     model = GRDA.load(args.model, device=str(get_device(args.device)))
     if model.task != "classification":
         raise ConfigError(f"{args.model}: a regression model; iclr22 grda predict writes class predictions")
-    x, domain, labels = _read_predict_data(args.data)
+    x, domain, labels = read_domain_samples(args.data, domain_column=args.domain_column, label_column=args.label_column)
     model._check_domain_ids(domain, model.num_domains_, str(args.data))
     probabilities = model.predict_proba(x, domain)
     predicted = model.classes_[probabilities.argmax(1)]
@@ -216,28 +217,31 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-_FIT_DESCRIPTION = f"""\
+_FIT_DESCRIPTION = """\
 Fits GRDA on your domains: the labelled source domains and the unlabelled target domains, linked by your domain
 graph, then saves the model. Settings: the experiment's for DG data (hidden=64, epochs=100) with the label-free
 pairing="random" (the experiment's pairing="aligned" reads labels through file order: it pairs the k-th samples of
 all domains, which are of one class only in class-sorted files); --set key=value changes any GRDA parameter.
-A graph without edges is accepted with a warning (the method then cannot adapt).
+A graph without edges is accepted with a warning on stderr and in summary.md (the method then has nothing to adapt with).
 
-input:  --data FILE  {_DATA_HELP}
+example:
+  samples.csv   x1,x2,domain,label        edges.csv   src,dst
+                0.31,-1.20,0,1                        0,1
+                0.02,0.75,3,                          1,2
+  iclr22 grda fit --data samples.csv --graph edges.csv --out model/
 
 writes into --out MODEL:
   estimator.json, state.pt   the fitted GRDA (iclr22.grda.GRDA.load(MODEL))
   summary.md                 domains, sources, edges, samples per domain, training settings
 """
 
-_PREDICT_DESCRIPTION = f"""\
-Predicts with a saved GRDA for any domain of its graph.
-
-input:  --data FILE  {_PREDICT_HELP}
+_PREDICT_DESCRIPTION = """\
+Predicts with a saved GRDA for any domain of its graph: --data in the layout fit read (a .csv/.tsv needs no graph;
+its feature columns in the order used to fit; a 'label' column is optional and only scores the predictions).
 
 writes:
   --out CSV          index, domain, predicted_label, p_<class> (one row per sample, in file order)
-  <CSV stem>_summary.md   counts and accuracy (source / target domains; per domain with --per-domain)
+  <CSV stem>_summary.md   counts and accuracy in percent (source / target domains; per domain with --per-domain)
 """
 
 VERBS = (
