@@ -269,7 +269,7 @@ def write_report(
         "",
         f"seed {metrics['seed']}, {runs} run{'s' if runs > 1 else ''}"
         + (" (mean ± std over seeds)" if runs > 1 else "")
-        + (", **quick mode** (shrunk for a smoke test; not comparable with the paper)" if metrics["quick"] else "")
+        + ((", **quick mode** (shrunk for a smoke test" + ("; not comparable with the paper)" if any((metrics.get("paper") or {}).values()) else ")")) if metrics["quick"] else "")
         + f", {metrics['wall_seconds']:.1f} s wall time.",
         "",
     ]
