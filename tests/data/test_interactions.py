@@ -152,3 +152,17 @@ def test_time_split_refuses_what_cannot_be_split():
     # each user's second event is on an item no one had before: the test window holds no known item
     with pytest.raises(DataError, match="empty test window"):
         time_split(_log(["a", "a", "b", "b", "c", "c", "d", "d"], ["x", "p", "x", "q", "x", "r", "x", "s"], [0, 10] * 4))
+
+
+def test_validation_split_never_reads_a_test_window():
+    rng = np.random.default_rng(5)
+    users = np.repeat(np.arange(60), 12)
+    times = rng.integers(0, 10_000, len(users))
+    data = _log(users, rng.integers(0, 20, len(users)), times)
+    split = time_split(data)
+    val = split.validation()
+    assert not set(val.test_users) & set(split.test_users) and not set(val.val_users) & set(val.test_users)
+    assert set(val.test_users) | set(val.val_users) <= set(split.val_users)
+    b = np.isfinite(split.test_start[val.data.user]) & ~np.isin(val.data.user, val.test_users)
+    assert (val.data.timestamp[b] < split.test_start[val.data.user[b]]).all()  # group B: history only
+    assert val.target(val.test_users, val.test_start).any()

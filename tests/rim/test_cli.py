@@ -54,3 +54,11 @@ def test_quick_run_on_movielens(tmp_path: Path, shared_data: Path) -> None:
     metrics = read_metrics(tmp_path / "metrics.json")
     assert metrics["config"]["test_users"] > 400 and metrics["config"]["k_itemrec"] == int(np.ceil(0.01 * metrics["config"]["test_items"]))
     assert "Official README figure readings" in (tmp_path / "report.md").read_text()
+
+
+def test_validation_run_scores_validation_users_only(tmp_path: Path) -> None:
+    assert main(["run", "rim", "--quick", "--out", str(tmp_path), "--set", "evaluate_on=validation",
+                 "--set", "models=gru,rim,rim_ema,rim_user_pop"]) == 0
+    metrics = read_metrics(tmp_path / "metrics.json")
+    assert set(metrics["results"]) == {"gru", "rim", "rim_ema", "rim_user_pop"}
+    assert "VALIDATION run" in (tmp_path / "report.md").read_text()

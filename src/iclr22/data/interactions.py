@@ -224,6 +224,29 @@ class TimeSplit:
         t, s = self.data.timestamp, start[self.data.user]
         return (t >= s) & (t < s + self.horizon)
 
+    def validation(self, seed: int = 0) -> "TimeSplit":
+        """The same protocol moved onto the validation users, for choosing settings without the test windows.
+
+        Group A is split at random (``seed``) into A1, whose windows play the validation role (e.g. for
+        Hawkes–Poisson), and A2, whose windows play the test role. Group B keeps only its events before its test
+        start, as training events: nothing at or after a test start is ever read.
+        """
+        rng = np.random.default_rng(seed + 999)
+        group_a = np.flatnonzero(np.isfinite(self.val_start))
+        shuffled = rng.permutation(group_a)
+        a1, a2 = np.sort(shuffled[: len(shuffled) // 2]), shuffled[len(shuffled) // 2:]
+        keep = self.data.timestamp < self.test_start[self.data.user]  # drops group B's test windows and later
+        data = subset(self.data, keep)
+        test_start = np.where(np.isfinite(self.test_start), self.test_start, np.inf)
+        test_start[a2] = self.val_start[a2]
+        val_start = np.full_like(self.val_start, np.inf)
+        val_start[a1] = self.val_start[a1]
+        history = np.bincount(data.user[data.timestamp < test_start[data.user]], minlength=data.n_users)
+        test_users = np.sort(a2[history[a2] > 0])
+        val_users = np.sort(a1[history[a1] > 0])
+        test_items = np.unique(data.item[data.timestamp < test_start[data.user]])
+        return TimeSplit(data, test_users, test_start, val_users, val_start, self.horizon, self.offset, test_items)
+
     def target(self, users: np.ndarray, start: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         """``[len(users), len(items)]`` 0/1 matrix: the user engaged the item inside their window."""
         items = self.test_items if items is None else items

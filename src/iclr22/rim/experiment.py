@@ -34,10 +34,10 @@ from iclr22.rim.synthetic import simulate_events
 __all__ = ["EXPERIMENT", "RunOptions", "MODELS", "BUDGET", "QUICK", "FIGURE_READINGS"]
 
 ModelName = Literal["random", "pop", "item2item", "bpr", "als", "gru", "hawkes", "hawkes_poisson", "rim", "rim_hawkes",
-                    "rim_constrained", "gru_constrained"]
+                    "rim_ema", "rim_user_pop", "rim_constrained", "gru_constrained"]
 MODELS: list[str] = list(get_args(ModelName))
 #: Rows that come from the one fitted RIM (GRU × Hawkes–Poisson) of a seed.
-_FROM_RIM = {"gru", "hawkes_poisson", "rim", "rim_hawkes", "rim_constrained", "gru_constrained"}
+_FROM_RIM = {"gru", "hawkes_poisson", "rim", "rim_hawkes", "rim_ema", "rim_user_pop", "rim_constrained", "gru_constrained"}
 
 
 @dataclass
@@ -47,7 +47,11 @@ class RunOptions:
     Args:
         models: Rows, in order: random, pop (user × item popularity), item2item (Linden et al. 2003), bpr, als
             (implicit), gru (the GRU alone), hawkes and hawkes_poisson (the intensity × item popularity), rim (GRU ×
-            Hawkes-Poisson), rim_hawkes (GRU × Hawkes), rim_constrained and gru_constrained (served under the item cap).
+            Hawkes-Poisson), rim_hawkes, rim_ema, rim_user_pop (GRU × Hawkes, × decayed count, × past-event count),
+            rim_constrained and gru_constrained (served under the item cap).
+        evaluate_on: test (the test users' windows) or validation (the protocol moved onto the validation users:
+            half of them fit Hawkes-Poisson, the other half are scored; no test window is read), for choosing
+            settings.
         num_users: Synthetic users.
         num_items: Synthetic items.
         budget_fraction: k = this fraction of test items per user (ItemRec), C = of test users per item (UserRec).
@@ -57,6 +61,7 @@ class RunOptions:
     """
 
     models: list[ModelName] = field(default_factory=lambda: list(MODELS))
+    evaluate_on: Literal["test", "validation"] = "test"
     num_users: int = 600
     num_items: int = 300
     budget_fraction: float = 0.01
@@ -108,6 +113,8 @@ def load(ctx: RunContext, options: dict[str, Any]) -> RunData:
     else:
         data = load_interactions_csv(ctx.require_data_dir("events.csv (user,item,timestamp)") / "events.csv")
     split = time_split(data, seed=0)
+    if options["evaluate_on"] == "validation":
+        split = split.validation(seed=0)
     users, items = split.test_users, split.test_items
     train = split.train_mask
     seen_pairs = np.unique(split.data.user[train] * data.n_items + split.data.item[train])
@@ -143,6 +150,14 @@ def _scores(name: str, model: Any, data: RunData, ctx: RunContext) -> np.ndarray
             return intensity * popularity
         if name in ("gru", "gru_constrained"):
             return probs
+        if name in ("rim_ema", "rim_user_pop"):
+            from iclr22.rim.train import decayed_counts, history_counts
+
+            train = split.train_mask
+            u, t = split.data.user[train], split.data.timestamp[train].astype(np.float64)
+            at = np.where(np.isfinite(split.test_start), split.test_start, 0.0)
+            other = decayed_counts(u, t, at, split.horizon) if name == "rim_ema" else history_counts(u, t, at)
+            return other[users][:, None] * probs
         if name == "rim_hawkes":
             if "hawkes" not in data.cache:
                 data.cache["hawkes"] = RIM(**{**model.get_params(), "intensity": "hawkes", "item_model": "pop"}).fit_split(split)
@@ -196,7 +211,7 @@ def report(ctx: RunContext, options: dict[str, Any], data: RunData, results: dic
         f"Test matrix: {n_users} users x {n_items} items, {int(data.target.sum())} target pairs; ItemRec k = {data.k} items "
         f"per user, UserRec C = {data.C} users per item (1 %). Window: {split.horizon:g} time units, starting "
         f"{split.offset:g} after each test user's first kept event (median user span).",
-        "gru, hawkes_poisson, rim, rim_hawkes and the constrained rows share one fitted RIM (GRU x Hawkes-Poisson): "
+        "gru, hawkes_poisson and the rim_* and *_constrained rows share one fitted RIM (GRU x Hawkes-Poisson): "
         "its fitting time is counted in the first of them that ran.",
     ]
     if caps:
@@ -210,6 +225,9 @@ def report(ctx: RunContext, options: dict[str, Any], data: RunData, results: dic
             + "\n\nRead by eye off `figure/rec-ml-1m-prec.png` of the official repository: ML-1M, approximate; no paper table could be read."
         )
     rim = data.cache.get("rim")
+    if options["evaluate_on"] == "validation":
+        notes.insert(0, "VALIDATION run: scored on half of the validation users' windows (Hawkes-Poisson fitted on the other half); "
+                        "no test window was read. Use it to choose settings, not to report results.")
     config = {"test_users": n_users, "test_items": n_items, "k_itemrec": data.k, "c_userrec": data.C,
               "target_pairs": int(data.target.sum()), "horizon": split.horizon, "events_kept": len(split.data)}
     if rim is not None and rim.history_:
