@@ -13,7 +13,6 @@ split (:func:`iclr22.data.interactions.time_split`), as the experiment does.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal

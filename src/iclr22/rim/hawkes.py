@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.special import expit
 
 __all__ = ["DECAYS", "decays", "user_times", "hawkes_design", "hawkes_loglik", "brute_force_loglik", "fit_hawkes",
            "HawkesFit", "hawkes_state", "hawkes_intensity", "fit_hawkes_poisson", "hawkes_poisson_rate"]
@@ -193,7 +194,7 @@ def fit_hawkes_poisson(state: np.ndarray, counts: np.ndarray, l2: float = 1e-3) 
         weights = _softplus(w)
         rate = np.maximum(state @ weights, 1e-12)
         value = (rate - counts * np.log(rate)).sum() / n + l2 * weights @ weights
-        grad = (state.T @ (1.0 - counts / rate) / n + 2 * l2 * weights) * (1.0 / (1.0 + np.exp(-w)))
+        grad = (state.T @ (1.0 - counts / rate) / n + 2 * l2 * weights) * expit(w)
         return value, grad
 
     start = np.full(state.shape[1], -5.0)
