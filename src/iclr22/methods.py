@@ -35,4 +35,5 @@ BUILTIN_SPECS: tuple[str, ...] = (
     "iclr22.trajshap:SPEC",
     "iclr22.grda:SPEC",
     "iclr22.transencoder:SPEC",
+    "iclr22.rim:SPEC",
 )

@@ -84,3 +84,85 @@ def test_generic_interactions_bad_input(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(DataError, match=r"log\.csv: " + message):
         load_interactions_csv(path)
+
+
+# ------------------------------------------------------------------------------------- RIM's time split
+from iclr22.data.interactions import load_movielens, time_split  # noqa: E402
+
+
+@pytest.mark.shared_data
+def test_movielens_folder_reads_u_data_and_the_time_split(shared_data):
+    data = load_movielens(shared_data / "recsys" / "ml-100k")
+    assert len(data) == 100_000
+    split = time_split(data)
+    assert len(split.data) < len(data) and split.offset == split.horizon > 0
+    assert len(split.test_users) > 400 and len(split.val_users) > 400
+    assert not set(split.test_users) & set(split.val_users)
+    assert split.target(split.test_users, split.test_start).sum() > 1000
+
+
+def test_movielens_ratings_csv(tmp_path):
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,10,4.5,100\n2,10,3,50\n")
+    data = load_movielens(tmp_path)
+    assert len(data) == 2 and data.user_ids.tolist() == [1, 2] and data.rating.tolist() == [4.5, 3.0]
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,10,4.5,soon\n")
+    with pytest.raises(DataError, match=r"ratings\.csv: line 2: column timestamp"):
+        load_movielens(tmp_path)
+    (tmp_path / "ratings.csv").unlink()
+    with pytest.raises(DataError, match=r"neither u\.data .* nor ratings\.csv"):
+        load_movielens(tmp_path)
+
+
+def _log(users, items, times):
+    from iclr22.data.interactions import _build
+
+    return _build(np.asarray(users), np.asarray(items), np.asarray(times, dtype=np.int64), None, "log")
+
+
+def test_time_split_follows_the_recipe_with_string_ids_unsorted_times_and_ties():
+    rng = np.random.default_rng(0)
+    users, items, times = [], [], []
+    for u in range(40):
+        n = 2 + u % 7
+        stamps = rng.integers(0, 1000, n)
+        stamps[-1] = stamps[0]  # a tie inside every user
+        users += [f"user-{u}"] * n
+        items += [f"item-{i}" for i in rng.integers(0, 15, n)]
+        times += stamps.tolist()
+    order = rng.permutation(len(users))  # unsorted file
+    data = _log(np.array(users)[order], np.array(items)[order], np.array(times)[order])
+    split = time_split(data, seed=3)
+    kept_per_user = np.bincount(split.data.user, minlength=data.n_users)
+    all_per_user = np.bincount(data.user, minlength=data.n_users)
+    assert (kept_per_user == all_per_user - np.ceil(all_per_user / 2) + 1).all()  # rank / n >= 0.5
+    assert (np.diff(split.data.timestamp) >= 0).all()
+    assert np.isinf(split.test_start[split.val_users]).all() and np.isinf(split.val_start[split.test_users]).all()
+    train = split.train_mask
+    assert (split.data.timestamp[train] < split.test_start[split.data.user[train]]).all()
+    assert split.data.user_ids.dtype.kind == "U"
+    again = time_split(data, seed=3)
+    assert np.array_equal(again.data.item, split.data.item)  # the tie order is seeded
+
+
+def test_time_split_refuses_what_cannot_be_split():
+    with pytest.raises(DataError, match="at least 2 users"):
+        time_split(_log(["a"], ["x"], [1]))
+    with pytest.raises(DataError, match="share one timestamp"):
+        time_split(_log(["a", "a", "b", "b"], ["x", "y", "x", "y"], [5, 5, 7, 7]))
+    # each user's second event is on an item no one had before: the test window holds no known item
+    with pytest.raises(DataError, match="empty test window"):
+        time_split(_log(["a", "a", "b", "b", "c", "c", "d", "d"], ["x", "p", "x", "q", "x", "r", "x", "s"], [0, 10] * 4))
+
+
+def test_validation_split_never_reads_a_test_window():
+    rng = np.random.default_rng(5)
+    users = np.repeat(np.arange(60), 12)
+    times = rng.integers(0, 10_000, len(users))
+    data = _log(users, rng.integers(0, 20, len(users)), times)
+    split = time_split(data)
+    val = split.validation()
+    assert not set(val.test_users) & set(split.test_users) and not set(val.val_users) & set(val.test_users)
+    assert set(val.test_users) | set(val.val_users) <= set(split.val_users)
+    b = np.isfinite(split.test_start[val.data.user]) & ~np.isin(val.data.user, val.test_users)
+    assert (val.data.timestamp[b] < split.test_start[val.data.user[b]]).all()  # group B: history only
+    assert val.target(val.test_users, val.test_start).any()

@@ -19,7 +19,7 @@ _EXPORTS = {
     "domains": ("DomainDataset", "StateTemperatures", "load_dg", "load_dg_pickle", "load_domain_csv", "read_domain_samples", "read_domain_graph", "load_tpt48", "tpt48_source_domains", "TPT48_NORTH_STATES", "TPT48_EAST_STATES"),
     "sentence_pairs": ("SentencePairs", "load_stsb", "load_sts_year", "load_pairs_tsv"),
     "timeseries": ("MultivariateSeries", "ForecastSplit", "SeriesCollection", "load_exchange_rate", "load_m4_hourly", "load_series_csv"),
-    "interactions": ("Interactions", "load_movielens_100k", "load_interactions_csv"),
+    "interactions": ("Interactions", "TimeSplit", "load_movielens_100k", "load_movielens", "load_interactions_csv", "time_split"),
     "images": (
         "ImageDataset",
         "DSpritesArchive",
