@@ -219,7 +219,7 @@ def report(ctx: RunContext, options: dict[str, Any], data: dict[str, Any], resul
         f"pretrained model(s): {', '.join(names)}; the cross-encoder starts every cycle from the same checkpoint with a new one-logit head.",
         ("selected cycle (on dev): " if dev is not None else "no gold-scored dev pairs: the last cycle is kept, unchecked against the start: ")
         + ", ".join(f"{kind} {names[k]}: cycle {c}" for kind in ("bi", "cross") for k, c in enumerate(result.selected[kind])),
-        "spearman_* cells: Spearman's rank correlation with the gold scores x 100 (-100..100; the paper's unit)." if dev is not None or test is not None
+        "spearman_* cells: Spearman's rank correlation with the gold scores x 100 (-100..100)." if dev is not None or test is not None
         else "no gold scores (dev.tsv / test.tsv absent or without a score column): the models are trained but nothing is scored.",
     ]
     if checkpoints is not None:
