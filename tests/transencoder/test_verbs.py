@@ -162,3 +162,20 @@ def test_run_on_a_tsv_folder_without_gold_scores_says_where_the_models_are(tiny_
     assert bi_path.parts[-2:] == ("cycle1", "bi0") and SentenceTransformer(str(bi_path), device="cpu") is not None
     report = (out / "report.md").read_text()
     assert str(bi_path) in report and "target" not in report and "paper" not in report.split("## Config")[0].lower()
+
+
+def test_summary_says_plainly_when_a_trained_model_ranks_dev_below_the_start(tmp_path):
+    from types import SimpleNamespace
+
+    from iclr22.transencoder.verbs import _fit_summary
+
+    history = [{"cycle": 1, "kind": "cross", "model": 0, "dev": -52.3, "test": None},
+               {"cycle": 1, "kind": "bi", "model": 0, "dev": 80.5, "test": None}]
+    result = SimpleNamespace(history=history, start=[{"dev": 76.8, "test": None}], selected={"bi": [1], "cross": [1]})
+    model = SimpleNamespace(result_=result, bi_encoders_=[None], bi_model="minilm", second_model="mpnet", cycles=1, cross_epochs=1, bi_epochs=1)
+    args = SimpleNamespace(pairs="pairs.tsv", dev="dev.tsv")
+    lines, verdicts = _fit_summary(args, model, ["p"] * 30, 0, ["d"] * 15, tmp_path / "m", 7.0, {})
+    assert verdicts == ["on your dev pairs the cross-encoder (-52.30) ranks below the pretrained minilm it started from (76.80, "
+                        "Spearman x 100): the pretrained model may serve you better"]
+    text = "\n".join(lines)
+    assert "| cycle 1 | 80.50 (kept) | -52.30 (kept) |" in text and "**On your dev pairs the cross-encoder" in text

@@ -114,9 +114,9 @@ def _fit_inner(args: argparse.Namespace) -> int:
         shutil.rmtree(checkpoints, ignore_errors=True)
 
     result = model.result_
-    lines, verdict = _fit_summary(args, model, pairs, repeats, dev, out, seconds, settings)
+    lines, verdicts = _fit_summary(args, model, pairs, repeats, dev, out, seconds, settings)
     write_summary(out / "summary.md", "Trans-Encoder model", lines)
-    if verdict:
+    for verdict in verdicts:
         warnings.warn(verdict, UserWarning, stacklevel=2)
     if not quiet:
         where = ", ".join(f"{kind}-encoder {out / f'{kind}{k}'} (cycle {result.selected[kind][k]})"
@@ -126,8 +126,8 @@ def _fit_inner(args: argparse.Namespace) -> int:
 
 
 def _fit_summary(args: argparse.Namespace, model: Any, pairs: Any, repeats: int, dev: Any, out: Path, seconds: float,
-                 settings: dict[str, Any]) -> tuple[list[str], str]:
-    """``summary.md``'s lines, and a warning when the trained bi-encoder ranks the dev pairs below its start."""
+                 settings: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """``summary.md``'s lines, and a warning when a trained model ranks the dev pairs below the pretrained start."""
     result = model.result_
     k_models = len(model.bi_encoders_)
     starts = [model.bi_model] + ([model.second_model] if k_models > 1 else [])
@@ -152,7 +152,7 @@ def _fit_summary(args: argparse.Namespace, model: Any, pairs: Any, repeats: int,
             f"sentences, 0..1 | `sentence_transformers.CrossEncoder(\"{out / f'cross{k}'}\")` |",
         ]
     lines += [f"| both, with this run's record | `{out}` | as above | `iclr22.transencoder.TransEncoder.load(\"{out}\")` |", ""]
-    verdict = ""
+    verdicts: list[str] = []
     if dev is not None:
         lines += ["## Dev pairs: Spearman x 100 per phase", "", "| phase | " + " | ".join(
             f"{kind}-encoder{f' ({starts[k]})' if k_models > 1 else ''}" for k in range(k_models) for kind in ("bi", "cross")) + " |",
@@ -168,25 +168,31 @@ def _fit_summary(args: argparse.Namespace, model: Any, pairs: Any, repeats: int,
             lines.append(f"| cycle {cycle} | " + " | ".join(cells) + " |")
         lines.append("")
         for k in range(k_models):
-            kept = next(h for h in result.history if h["cycle"] == result.selected["bi"][k] and h["kind"] == "bi" and h["model"] == k)
-            start, final = result.start[k]["dev"], kept["dev"]
-            if start is not None and final is not None and final < start:
-                verdict = (f"on your dev pairs the trained bi-encoder ({_fmt(final)}) ranks below the pretrained {starts[k]} it started from "
-                           f"({_fmt(start)}, Spearman x 100): the pretrained model may serve you better")
-                lines += [f"**{verdict[0].upper() + verdict[1:]}.**", ""]
-            elif start is not None and final is not None:
-                lines += [f"The trained bi-encoder ranks your dev pairs at {_fmt(final)}, the pretrained {starts[k]} at {_fmt(start)} "
-                          "(Spearman x 100).", ""]
+            start, below = result.start[k]["dev"], []
+            for kind in ("bi", "cross"):
+                kept = next(h for h in result.history if h["cycle"] == result.selected[kind][k] and h["kind"] == kind and h["model"] == k)
+                if start is None or kept["dev"] is None:
+                    continue
+                lines.append(f"- the trained {kind}-encoder ranks your dev pairs at {_fmt(kept['dev'])}, the pretrained {starts[k]} "
+                             f"(its bi-encoder) at {_fmt(start)}")
+                if kept["dev"] < start:
+                    below.append(f"the {kind}-encoder ({_fmt(kept['dev'])})")
+            if below:
+                # said plainly: nothing in the loop keeps the pretrained model when the students end below it
+                verdicts.append(f"on your dev pairs {' and '.join(below)} {'rank' if len(below) > 1 else 'ranks'} below the pretrained "
+                                f"{starts[k]} it started from ({_fmt(start)}, Spearman x 100): the pretrained model may serve you better")
+        lines.append("")
+        lines += [f"**{v[0].upper() + v[1:]}.**\n" for v in verdicts]
     chosen = {key: value for key, value in settings.items() if key not in ("verbose",)}
     lines += [
         "## Settings",
         "",
         "- given: " + (", ".join(f"{key}={value}" for key, value in sorted(chosen.items())) or "the defaults"),
-        "- every other parameter: TransEncoder's default (`iclr22 run transencoder --help` lists them)",
+        "- every other parameter: TransEncoder's default (`iclr22 transencoder fit --help` lists them)",
         "",
         f"Score pairs with both models: `iclr22 transencoder score --model {out} --pairs pairs.tsv --out scores.csv` ({_SCALES}).",
     ]
-    return lines, verdict
+    return lines, verdicts
 
 
 # -------------------------------------------------------------------------------------------- score
@@ -236,9 +242,9 @@ a cross-encoder learns those labels, then a bi-encoder learns the cross-encoder'
 
 input:  --pairs FILE  .tsv (tab-separated) or .csv, header naming sentence1 and sentence2; no scores needed
         --dev FILE    optional: sentence1, sentence2, score (gold, any scale): chooses each model's cycle
-options: --set KEY=VALUE with TransEncoder's parameters (cycles, bi_epochs, cross_epochs, batch sizes, learning
-        rates, bi_model=minilm|mpnet|FOLDER, mode=mutual, ...; `iclr22 run transencoder --help` lists them);
-        the defaults are the paper's (3 cycles, 10 bi-encoder epochs), e.g. --set cycles=1 --set bi_epochs=1 for a first try
+options: --set KEY=VALUE with TransEncoder's parameters (listed below: cycles, epochs, batch sizes, learning rates,
+        bi_model=minilm|mpnet|FOLDER, mode=mutual, ...); the defaults are the paper's (3 cycles, 10 bi-encoder
+        epochs), slow on a CPU: --set cycles=1 --set bi_epochs=1 for a first try
 
 writes the folder --out MODEL:
   bi0/                        the bi-encoder: sentence_transformers.SentenceTransformer("MODEL/bi0")
@@ -257,6 +263,7 @@ writes: --out CSV     sentence1, sentence2, bi_score, cross_score, one row per p
 """
 
 VERBS = (
-    Verb("fit", "train a bi-encoder and a cross-encoder on your unlabelled sentence pairs and save both", _add_fit, _fit, _FIT_DESCRIPTION),
+    Verb("fit", "train a bi-encoder and a cross-encoder on your unlabelled sentence pairs and save both", _add_fit, _fit, _FIT_DESCRIPTION,
+         estimator="iclr22.transencoder.estimator:TransEncoder"),
     Verb("score", "score sentence pairs with both saved models (scores.csv)", _add_score, _score, _SCORE_DESCRIPTION),
 )
