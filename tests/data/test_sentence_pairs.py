@@ -127,3 +127,25 @@ def test_generic_pairs_bad_input(tmp_path, text, message):
 def test_generic_pairs_missing(tmp_path):
     with pytest.raises(DataError, match=r"gone\.tsv: file not found \(expected a TSV with header"):
         load_pairs_tsv(tmp_path / "gone.tsv")
+
+
+def test_pairs_by_column_name_in_a_tsv_or_a_csv(tmp_path):
+    from iclr22.data.sentence_pairs import load_pairs
+
+    tsv = tmp_path / "mine.tsv"
+    tsv.write_text("\ufeffid\tSentence2\tsentence1\tscore\n1\tC d.\tA \"b\".\t0.5\n2\tG h.\tE f.\t\n", encoding="utf-8")
+    pairs = load_pairs(tsv, ignore_scores=True)  # an empty score is no matter when scores are not read
+    assert pairs.sentence1 == ['A "b".', "E f."] and pairs.sentence2 == ["C d.", "G h."] and pairs.scores is None
+    with pytest.raises(DataError, match=r"mine\.tsv: line 3: column score is"):
+        load_pairs(tsv)
+    csv_path = tmp_path / "mine.csv"
+    csv_path.write_text('sentence1,sentence2,score\n"A, b.",C d.,4\n"E ""f"".","G\nh.",1\n', encoding="utf-8")
+    pairs = load_pairs(csv_path, require_scores=True)
+    assert pairs.sentence1 == ["A, b.", 'E "f".'] and pairs.sentence2 == ["C d.", "G\nh."] and pairs.scores.tolist() == [4.0, 1.0]
+    assert pairs.name == "mine"
+    csv_path.write_text("sentence1,sentence2\nA,B,C\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"mine\.csv: line 2: 3 comma-separated fields, expected 2"):
+        load_pairs(csv_path)
+    csv_path.write_text("sentence1,sentence1,sentence2\nA,B,C\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"column 'sentence1' appears twice"):
+        load_pairs(csv_path)

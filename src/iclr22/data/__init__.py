@@ -17,7 +17,7 @@ from typing import Any
 _EXPORTS = {
     "graphs": ("Graph", "load_planetoid", "load_text_graph", "load_cora_ml"),
     "domains": ("DomainDataset", "StateTemperatures", "load_dg", "load_dg_pickle", "load_domain_csv", "read_domain_samples", "read_domain_graph", "load_tpt48", "tpt48_source_domains", "TPT48_NORTH_STATES", "TPT48_EAST_STATES"),
-    "sentence_pairs": ("SentencePairs", "load_stsb", "load_sts_year", "load_pairs_tsv"),
+    "sentence_pairs": ("SentencePairs", "load_stsb", "load_sts_year", "load_pairs", "load_pairs_tsv"),
     "timeseries": ("MultivariateSeries", "ForecastSplit", "SeriesCollection", "load_exchange_rate", "load_m4_hourly", "load_series_csv"),
     "interactions": ("Interactions", "TimeSplit", "load_movielens_100k", "load_movielens", "load_interactions_csv", "time_split"),
     "images": (

@@ -8,8 +8,8 @@ quote characters are part of the sentences):
   the score is the raw 0-5 gold similarity.
 * **STS12-16** (``sts/sts12-16/<year>.test.tsv``, the layout Trans-Encoder reads): no header;
   ``score, sentence1, sentence2``; an empty score marks an unlabelled pair.
-* **Generic user format**: a TSV whose first line is the header ``sentence1<TAB>sentence2`` or
-  ``sentence1<TAB>sentence2<TAB>score``.
+* **Generic user format** (:func:`load_pairs`): a TSV (or a CSV, by its suffix) whose header names the
+  columns ``sentence1``, ``sentence2`` and optionally ``score``; other columns are ignored.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.data import _checks
 
-__all__ = ["SentencePairs", "load_stsb", "load_sts_year", "load_pairs_tsv", "STS_YEARS"]
+__all__ = ["SentencePairs", "load_stsb", "load_sts_year", "load_pairs", "load_pairs_tsv", "STS_YEARS"]
 
 STS_YEARS = (2012, 2013, 2014, 2015, 2016, "2012_to_2016")
 _STSB_FILES = {"train": "sts-train.csv", "dev": "sts-dev.csv", "test": "sts-test.csv"}
@@ -110,8 +110,15 @@ def load_sts_year(data_dir: str | Path, year: int | str, labeled_only: bool = Tr
     return SentencePairs(first, second, np.asarray(scores, dtype=np.float64), name=f"sts-{key}")
 
 
-def load_pairs_tsv(path: str | Path, score_range: tuple[float, float] | None = None, require_scores: bool = False) -> SentencePairs:
-    """Read the generic pair format: a TSV with header ``sentence1<TAB>sentence2[<TAB>score]``.
+def load_pairs(
+    path: str | Path, score_range: tuple[float, float] | None = None, require_scores: bool = False, ignore_scores: bool = False
+) -> SentencePairs:
+    """Read a user's pair file: a TSV (or, by its ``.csv`` suffix, a CSV) whose header names the columns.
+
+    The header must name ``sentence1`` and ``sentence2`` and may name ``score``, in any order (case and
+    surrounding spaces ignored); other columns are ignored. TSV cells are split on tabs only, with no quoting
+    (quote characters are part of the sentences, as in every STS file); CSV cells follow the usual CSV
+    quoting, so a sentence with a comma is written in double quotes. ``.gz`` is accepted.
 
     Example::
 
@@ -119,46 +126,80 @@ def load_pairs_tsv(path: str | Path, score_range: tuple[float, float] | None = N
         A man is playing a guitar.	A person plays a guitar.	4.2
 
     Args:
-        path: The TSV file (UTF-8; ``.gz`` accepted).
+        path: The file (UTF-8).
         score_range: ``(low, high)``: the declared scale of the scores; a score outside it is an error.
             ``None`` accepts any finite number.
         require_scores: The file must have the score column (gold pairs for evaluation).
+        ignore_scores: Do not read a score column (unlabelled pairs: a score column is then allowed and left unread).
 
     Returns:
-        The :class:`SentencePairs`; ``scores`` is ``None`` without a score column.
+        The :class:`SentencePairs` (named after the file); ``scores`` is ``None`` without a score column.
 
     Raises:
-        DataError: On a missing file, a wrong header (or no score column when ``require_scores``), a row with
-            the wrong number of fields, an empty sentence, a non-numeric / NaN score, or a score outside
-            ``score_range``.
+        DataError: On a missing file, a header without sentence1 / sentence2 (or without score when
+            ``require_scores``), a row with the wrong number of fields, an empty sentence, a non-numeric / NaN
+            score, or a score outside ``score_range``.
     """
-    path = _checks.require_file(path, "a TSV with header sentence1<TAB>sentence2[<TAB>score]")
-    lines = _checks.read_text_lines(path)
-    header = lines[0].split("\t") if lines else []
-    if header not in (["sentence1", "sentence2"], ["sentence1", "sentence2", "score"]):
-        raise DataError(f"{path}: line 1: header must be 'sentence1<TAB>sentence2' or 'sentence1<TAB>sentence2<TAB>score'")
-    width = len(header)
-    if require_scores and width != 3:
-        raise DataError(f"{path}: line 1: gold scores needed: the header must be 'sentence1<TAB>sentence2<TAB>score'")
+    path = _checks.require_file(path, "a TSV with header sentence1<TAB>sentence2[<TAB>score], or a CSV with those columns")
+    is_csv = path.name.lower().removesuffix(".gz").endswith(".csv")
+    rows = _csv_rows(path) if is_csv else [(n, line.split("\t")) for n, line in enumerate(_checks.read_text_lines(path), start=1)]
+    kind = "comma" if is_csv else "tab"
+    header = [cell.strip().lstrip("\ufeff").strip().lower() for cell in rows[0][1]] if rows else []
+    if "sentence1" not in header or "sentence2" not in header:
+        raise DataError(f"{path}: line 1: header must be 'sentence1<TAB>sentence2' or 'sentence1<TAB>sentence2<TAB>score' "
+                        f"(columns named sentence1, sentence2 and optionally score, in any order; found {', '.join(header[:5]) or 'nothing'})")
+    duplicated = sorted({c for c in header if c and header.count(c) > 1})
+    if duplicated:
+        raise DataError(f"{path}: line 1: column {duplicated[0]!r} appears twice in the header")
+    has_score = "score" in header and not ignore_scores
+    if require_scores and "score" not in header:
+        raise DataError(f"{path}: line 1: gold scores needed: the header must name a score column (sentence1<TAB>sentence2<TAB>score)")
+    at1, at2, at_score = header.index("sentence1"), header.index("sentence2"), header.index("score") if has_score else -1
     first, second, scores = [], [], []
-    for line_no, line in enumerate(lines[1:], start=2):
-        if not line.strip():
+    for line_no, cells in rows[1:]:
+        if not any(cell.strip() for cell in cells):
             continue
-        cells = line.split("\t")
-        if len(cells) != width:
-            raise DataError(f"{path}: line {line_no}: {len(cells)} tab-separated fields, expected {width}")
-        if not cells[0].strip() or not cells[1].strip():
+        if len(cells) != len(header):
+            raise DataError(f"{path}: line {line_no}: {len(cells)} {kind}-separated fields, expected {len(header)}")
+        if not cells[at1].strip() or not cells[at2].strip():
             raise DataError(f"{path}: line {line_no}: empty sentence")
-        first.append(cells[0])
-        second.append(cells[1])
-        if width == 3:
-            value = _checks.parse_float(cells[2], path, line_no, "score")
+        first.append(cells[at1])
+        second.append(cells[at2])
+        if has_score:
+            value = _checks.parse_float(cells[at_score], path, line_no, "score")
             if score_range is not None and not score_range[0] <= value <= score_range[1]:
                 raise DataError(f"{path}: line {line_no}: score {value} outside the declared range {score_range[0]:g}..{score_range[1]:g}")
             scores.append(value)
     if not first:
         raise DataError(f"{path}: no sentence pairs after the header")
-    return SentencePairs(first, second, np.asarray(scores, dtype=np.float64) if width == 3 else None, name=path.stem)
+    name = path.name.removesuffix(".gz").rsplit(".", 1)[0]
+    return SentencePairs(first, second, np.asarray(scores, dtype=np.float64) if has_score else None, name=name)
+
+
+def load_pairs_tsv(path: str | Path, score_range: tuple[float, float] | None = None, require_scores: bool = False) -> SentencePairs:
+    """The generic pair format (a TSV with header ``sentence1<TAB>sentence2[<TAB>score]``): :func:`load_pairs`."""
+    return load_pairs(path, score_range=score_range, require_scores=require_scores)
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """``(line number, cells)`` per CSV record (a quoted cell may span lines; the number is the record's first line)."""
+    import csv
+    import io
+
+    data = _checks.read_bytes(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid utf-8 text (byte offset {exc.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, start = [], 1
+    try:
+        for cells in reader:
+            rows.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
+    return rows
 
 
 def _score(cell: str, path: Path, line_no: int) -> float:

@@ -4,7 +4,8 @@ Transductive, as the paper: the unlabelled pairs are all pairs of the dataset (t
 their scores); the dev gold scores select the cycle; the test gold scores are only reported.
 
 Datasets: ``synthetic`` (generated, embedded default), ``stsb`` (STS Benchmark), ``sts12-16`` (the paper's
-``sts`` task: STS12-16 + STS-B pairs, tested on each year), ``tsv`` (your ``train.tsv`` / ``dev.tsv`` / ``test.tsv``).
+``sts`` task: STS12-16 + STS-B pairs, tested on each year), ``tsv`` (your ``train.tsv`` and optional ``dev.tsv`` /
+``test.tsv``; gold scores are optional: without them nothing is scored and the report says where the trained models are).
 
 One fit of :class:`~iclr22.transencoder.estimator.TransEncoder` gives every row of the table (the untouched
 bi-encoder, each cycle's students, the dev-selected ones, the mutual ensemble): the experiment has one model,
@@ -23,7 +24,7 @@ import numpy as np
 from iclr22.core.errors import ConfigError
 from iclr22.core.experiment import Experiment, Report, RunContext
 from iclr22.core.results import new_figure, save_figure
-from iclr22.data.sentence_pairs import SentencePairs, load_pairs_tsv, load_sts_year, load_stsb
+from iclr22.data.sentence_pairs import SentencePairs, load_pairs, load_sts_year, load_stsb
 from iclr22.transencoder.estimator import TransEncoder
 from iclr22.transencoder.model import BiEncoder
 from iclr22.transencoder.synthetic import make_sts_sample
@@ -129,12 +130,14 @@ def load_data(ctx: RunContext, options: dict[str, Any]) -> dict[str, Any]:
         if stsb.is_dir():
             extra["stsb"] = splits["test"]
     elif ctx.dataset == "tsv":
-        folder = ctx.require_data_dir("train.tsv (unlabelled pairs), test.tsv (sentence1, sentence2, score) and optionally dev.tsv")
+        folder = ctx.require_data_dir("train.tsv (unlabelled pairs: sentence1, sentence2) and optionally dev.tsv / test.tsv (a score column: gold)")
         score_range = (float(options["score_min"]), float(options["score_max"]))
-        train = load_pairs_tsv(folder / "train.tsv")
-        test = load_pairs_tsv(folder / "test.tsv", score_range=score_range, require_scores=True)
-        dev = load_pairs_tsv(folder / "dev.tsv", score_range=score_range, require_scores=True) if (folder / "dev.tsv").is_file() else None
+        train = load_pairs(folder / "train.tsv", ignore_scores=True)  # the method learns without labels
+        dev, test = ((load_pairs(folder / f"{split}.tsv", score_range=score_range) if (folder / f"{split}.tsv").is_file() else None)
+                     for split in ("dev", "test"))
+        # a dev / test file without a score column is more unlabelled pairs (transductive), never scored
         parts = [train] + ([p for p in (dev, test) if p is not None] if options["transductive"] else [])
+        dev, test = (p if p is not None and p.scores is not None else None for p in (dev, test))
     else:
         raise ConfigError(f"transencoder does not know dataset '{ctx.dataset}'")
     unlabelled = _subset(_unique_unlabelled(parts, f"{ctx.dataset}-unlabelled"), int(options["max_train_pairs"]), seed)
@@ -146,11 +149,11 @@ def _sts_avg(model, tests: dict[str, SentencePairs]) -> tuple[float, dict[str, f
     return float(np.mean(list(per.values()))), per
 
 
-def _figure(ctx: RunContext, result: DistillResult, cycles: int, names: list[str]) -> Path | None:
-    if not ctx.make_figures:
+def _figure(ctx: RunContext, result: DistillResult, cycles: int, names: list[str], target_line: bool) -> Path | None:
+    metric = "test" if result.start[0].get("test") is not None else "dev"
+    if not ctx.make_figures or result.start[0].get(metric) is None:  # no gold scores: nothing to draw
         return None
     fig, ax = new_figure(figsize=(6.4, 4.0))
-    metric = "test" if result.start[0].get("test") is not None else "dev"
     styles = ["-", "--", ":"]
     for k, name in enumerate(names):
         for kind, marker in (("bi", "o"), ("cross", "s")):
@@ -159,7 +162,8 @@ def _figure(ctx: RunContext, result: DistillResult, cycles: int, names: list[str
             ]
             xs = [x for x, y in zip(range(cycles + 1), ys) if y is not None]
             ax.plot(xs, [y for y in ys if y is not None], linestyle=styles[k % 3], marker=marker, label=f"{kind} ({name})")
-        ax.axhline(result.start[k][metric] + 1.0, color="grey", linewidth=0.8, linestyle=styles[k % 3], label=f"start bi + 1.0 ({name})")
+        if target_line:  # the reproduction's target on the paper's data
+            ax.axhline(result.start[k][metric] + 1.0, color="grey", linewidth=0.8, linestyle=styles[k % 3], label=f"start bi + 1.0 ({name})")
     ax.set_xlabel("cycle (0 = untouched bi-encoder)")
     ax.set_ylabel(f"Spearman x100 ({metric})")
     ax.set_xticks(range(cycles + 1))
@@ -207,14 +211,24 @@ def report(ctx: RunContext, options: dict[str, Any], data: dict[str, Any], resul
     for kind, scores in result.ensemble.items():
         rows[f"{kind}{tag}_ensemble"] = row(scores)
 
+    paper_data = ctx.dataset in ("stsb", "sts12-16")
+    checkpoints = Path(estimator.checkpoint_dir) if estimator.checkpoint_dir is not None else None
     notes = [
         f"unlabelled pairs learnt from: {len(data['unlabelled'])} ({'transductive: train, dev and test pairs without scores' if options['transductive'] else 'train pairs only'}); "
-        f"dev {len(dev) if dev is not None else 0} pairs for cycle selection; test {len(test) if test is not None else 0} pairs reported only.",
+        f"dev {len(dev) if dev is not None else 0} gold-scored pairs for cycle selection; test {len(test) if test is not None else 0} gold-scored pairs reported only.",
         f"pretrained model(s): {', '.join(names)}; the cross-encoder starts every cycle from the same checkpoint with a new one-logit head.",
-        "selected cycle (on dev): " + ", ".join(f"{kind} {names[k]}: cycle {c}" for kind in ("bi", "cross") for k, c in enumerate(result.selected[kind])),
-        f"target of the issue: best final model >= start_bi + 1.0 = {result.start[0]['test'] + 1.0:.2f}" if result.start[0].get("test") is not None else "",
-        "start_cross_zero_shot is not reported: the cross-encoder's one-logit head is new (random) before the first cycle.",
+        ("selected cycle (on dev): " if dev is not None else "no gold-scored dev pairs: the last cycle is kept, unchecked against the start: ")
+        + ", ".join(f"{kind} {names[k]}: cycle {c}" for kind in ("bi", "cross") for k, c in enumerate(result.selected[kind])),
+        "spearman_* cells: Spearman's rank correlation with the gold scores x 100 (-100..100)." if dev is not None or test is not None
+        else "no gold scores (dev.tsv / test.tsv absent or without a score column): the models are trained but nothing is scored.",
     ]
+    if checkpoints is not None:
+        where = [f"{kind}-encoder {names[k]}: {checkpoints / f'cycle{result.selected[kind][k]}' / f'{kind}{k}'}"
+                 for kind in ("bi", "cross") for k in range(len(models))]
+        notes.append("the trained models (load with sentence_transformers.SentenceTransformer / CrossEncoder): " + "; ".join(where) + ".")
+    if paper_data and result.start[0].get("test") is not None:
+        notes.append(f"reproduction target: best final model >= start_bi + 1.0 = {result.start[0]['test'] + 1.0:.2f} (test)")
+        notes.append("start_cross_zero_shot is not reported: the cross-encoder's one-logit head is new (random) before the first cycle.")
     if extra:
         tests = {name: pairs for name, pairs in extra.items()}
         for k, suffix in enumerate(suffixes):
@@ -248,9 +262,13 @@ def report(ctx: RunContext, options: dict[str, Any], data: dict[str, Any], resul
     lines += [f"| {p['phase']} | {p['wall_seconds']} | {p['cpu_seconds']} | {'yes' if p['resumed'] else 'no'} |" for p in result.phase_times]
     lines.append(f"| **sum** | {total_wall:.1f} | {total_cpu:.1f} | |")
 
-    figure = _figure(ctx, result, int(options["cycles"]), names)
+    figure = _figure(ctx, result, int(options["cycles"]), names, target_line=paper_data)
+    config: dict[str, Any] = {"unlabelled_pairs": len(data["unlabelled"]), "phase_seconds_sum": round(total_wall, 1)}
+    if checkpoints is not None:
+        config.update({f"{kind}_encoder_paths": [str(checkpoints / f"cycle{result.selected[kind][k]}" / f"{kind}{k}") for k in range(len(models))]
+                       for kind in ("bi", "cross")})
     return Report(figures=[figure] if figure is not None else [], notes=[n for n in notes if n], sections={"Phase times": "\n".join(lines)},
-                  paper=paper, results=rows, config={"unlabelled_pairs": len(data["unlabelled"]), "phase_seconds_sum": round(total_wall, 1)})
+                  paper=paper, results=rows, config=config)
 
 
 EXPERIMENT = Experiment(
