@@ -299,3 +299,10 @@ def test_verb_help_lists_the_estimator_options_with_the_verb_defaults(fake_regis
     assert main(["fake", "fit", "--help"]) == 0
     out = capsys.readouterr().out
     assert "epochs (int, default 2)" in out and "lr (float" in out and "mode (" in out
+
+
+def test_console_script_prints_a_warning_on_one_line(tmp_path):
+    script = "import warnings, sys\nfrom iclr22 import cli\ncli._cmd_list = lambda: warnings.warn('the graph\\n has no edges', UserWarning) or 0\nsys.argv = ['iclr22', 'list']\nsys.exit(cli.main())\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "iclr22: warning: the graph has no edges"

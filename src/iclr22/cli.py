@@ -16,8 +16,10 @@ import argparse
 import shlex
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main", "build_parser"]
 
@@ -309,11 +311,20 @@ def _split_method_call(argv: list[str]) -> tuple[bool, str | None, list[str]]:
     return (debug, rest[0], rest[1:]) if rest[0] in available_methods() else (debug, None, rest)
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None) -> None:
+    """A warning as one ``iclr22: warning: ...`` line on stderr (the source line only with ``--debug``)."""
+    print(f"iclr22: warning: {' '.join(str(message).split())}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``iclr22`` console script; returns the exit code."""
+    from_console = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     debug, method, rest = _split_method_call(argv)
     from iclr22.core.errors import Iclr22Error
+
+    if not debug and from_console:  # in-process callers (tests, notebooks) keep their own warning handling
+        warnings.showwarning = _one_line_warning
 
     if method is not None:
         try:
