@@ -292,3 +292,16 @@ def test_method_help_lists_verbs_and_datasets(fake_registry, capsys):
     assert main(["fake", "--help"]) == 0
     out = capsys.readouterr().out
     assert "fit" in out and "predict" in out and "toy*" in out and "folder [fakedata]" in out
+
+
+def test_toolkit_warnings_show_as_one_line_others_keep_their_form(capsys):
+    import warnings
+
+    import iclr22.cli
+    from iclr22.cli import _one_line_warnings
+
+    with _one_line_warnings():
+        warnings.warn_explicit("from the toolkit,\n  over two lines", UserWarning, iclr22.cli.__file__, 1)
+        warnings.warn_explicit("from elsewhere", UserWarning, "/elsewhere/module.py", 2)
+    err = capsys.readouterr().err
+    assert err == "iclr22: warning: from the toolkit, over two lines\n"  # the other one goes to Python's own hook
