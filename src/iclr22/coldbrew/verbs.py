@@ -96,7 +96,8 @@ def _masks(args: argparse.Namespace, graph: Any) -> tuple[np.ndarray, np.ndarray
         rule = f"seeded stratified split of the labelled nodes (val_fraction={args.val_fraction:g}, seed={args.seed})"
     from iclr22.coldbrew.graph import check_disjoint_masks
 
-    check_disjoint_masks(train, val, args.graph)  # the same refusal as ColdBrew.fit's
+    where = f"{args.train_nodes}, {args.val_nodes}" if args.train_nodes else args.graph
+    check_disjoint_masks(train, val, where)  # the same refusal as ColdBrew.fit's
     for mask, name in ((train, "training"), (val, "validation")):
         unlabelled = np.flatnonzero(mask & ~labelled)
         if unlabelled.size:
