@@ -7,7 +7,8 @@
     iclr22 demo
 
 Errors caused by input (unknown method or dataset, missing folder, bad file) print one line and exit
-with code 2; ``--debug`` shows the traceback instead.
+with code 2; ``--debug`` shows the traceback instead. A warning the toolkit raises (data that make a method
+meaningless, e.g. a class with one sample) prints one line, ``iclr22: warning: ...``, on stderr.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import shlex
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 __all__ = ["main", "build_parser"]
 
@@ -311,20 +312,35 @@ def _split_method_call(argv: list[str]) -> tuple[bool, str | None, list[str]]:
     return (debug, rest[0], rest[1:]) if rest[0] in available_methods() else (debug, None, rest)
 
 
-def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None) -> None:
-    """A warning as one ``iclr22: warning: ...`` line on stderr (the source line only with ``--debug``)."""
-    print(f"iclr22: warning: {' '.join(str(message).split())}", file=sys.stderr if file is None else file)
+@contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Show the toolkit's own warnings as one line on stderr, as the errors are (Python's default is two lines
+    naming the source file); warnings from other packages keep their usual form."""
+    package = str(Path(__file__).resolve().parent)
+    with warnings.catch_warnings():  # restores the previous hook on exit (the CLI runs inside tests too)
+        default = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            if str(Path(filename).resolve()).startswith(package):
+                print(f"iclr22: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+            else:
+                default(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``iclr22`` console script; returns the exit code."""
-    from_console = argv is None
+    with _one_line_warnings():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug, method, rest = _split_method_call(argv)
     from iclr22.core.errors import Iclr22Error
 
-    if not debug and from_console:  # in-process callers (tests, notebooks) keep their own warning handling
-        warnings.showwarning = _one_line_warning
 
     if method is not None:
         try:

@@ -379,6 +379,23 @@ def test_bad_graphs_raise_data_error(change, message) -> None:
         ColdBrew().fit(x, y, edge_index=edge_index, train_mask=train, num_classes=2 if message.startswith("label") else None)
 
 
+def test_overlapping_train_and_validation_masks_are_refused_everywhere() -> None:
+    """Every stage keeps the epoch best on the validation nodes: a validation node that trains makes that choice
+    meaningless, so fit, the functional entry point and the public label split refuse it (as the fit verb does)."""
+    from iclr22.coldbrew.estimator import cold_brew
+
+    x, edge_index, y, train = _good_arrays()
+    val = np.array([False, True, True, False, False, False])  # node 1 is in both
+    with pytest.raises(DataError, match=r"overlap on 1 node\(s\) \(e.g. 1\)"):
+        ColdBrew().fit(x, y, edge_index=edge_index, train_mask=train, val_mask=val)
+    with pytest.raises(DataError, match="overlap"):
+        cold_brew(x, y, edge_index, train, val)
+    with pytest.raises(DataError, match="the dataset's public split: the train and validation masks overlap"):
+        label_split(y, "public", train_mask=train, val_mask=val)
+    train_public, val_public, _ = label_split(y, "public", train_mask=train, val_mask=val & ~train)
+    assert not (train_public & val_public).any() and val_public[2]
+
+
 def test_bad_parameters_raise_config_error() -> None:
     x, edge_index, y, train = _good_arrays()
     with pytest.raises(ConfigError, match="part1_nodes"):
@@ -399,7 +416,7 @@ def test_alpha_init_reaches_the_student_and_survives_save_load(tmp_path: Path, s
 
 
 # ------------------------------------------------------------------------------------------------- CLI
-def _write_planetoid(folder: Path, name: str, poison_nan: bool = False) -> None:
+def _write_planetoid(folder: Path, name: str, poison_nan: bool = False, no_edges: bool = False) -> None:
     """A small Planetoid-format dataset (ind.<name>.*) cut from the synthetic generator."""
     graph = make_cold_start_graph(num_nodes=300, seed=1)
     n, c = graph.num_nodes, 5
@@ -412,7 +429,7 @@ def _write_planetoid(folder: Path, name: str, poison_nan: bool = False) -> None:
     files = {
         "x": x[:num_train], "y": onehot[:num_train], "allx": x[: n - num_test], "ally": onehot[: n - num_test],
         "tx": x[test_ids], "ty": onehot[test_ids],
-        "graph": {i: graph.edge_index[1, graph.edge_index[0] == i].tolist() for i in range(n)},
+        "graph": {i: [] if no_edges else graph.edge_index[1, graph.edge_index[0] == i].tolist() for i in range(n)},
     }
     folder.mkdir(parents=True, exist_ok=True)
     for suffix, value in files.items():
@@ -450,8 +467,28 @@ def test_any_planetoid_name_runs_and_bad_files_exit_2(tmp_path: Path, capsys) ->
     out = tmp_path / "out"
     args = ["run", "coldbrew", "--dataset", "toygraph", "--data-dir", str(good), "--quick", "--out", str(out),
             "--set", "models=mlp,gcn_se,coldbrew", "--set", "label_split=first_n", "--set", "num_train=60", "--set", "num_val=60"]
-    assert main(args) == 0
-    assert set(read_metrics(out / "metrics.json")["results"]) >= {"mlp", "gcn_se", "coldbrew", "dataset"}
+    titles: list[str] = []
+    import matplotlib.axes
+
+    original = matplotlib.axes.Axes.set_title
+    matplotlib.axes.Axes.set_title = lambda self, label, *a, **k: (titles.append(label), original(self, label, *a, **k))[1]
+    try:
+        assert main(args) == 0
+    finally:
+        matplotlib.axes.Axes.set_title = original
+    metrics = read_metrics(out / "metrics.json")
+    assert set(metrics["results"]) >= {"mlp", "gcn_se", "coldbrew", "dataset"}
+    # a user's graph has no paper numbers: no paper wording in the figure or the notes
+    assert titles == ["Cold Brew on toygraph: accuracy by degree split"]
+    assert not any("paper's" in note or "official code selects" in note for note in metrics["notes"]), metrics["notes"]
+    assert "quick mode: shrunk schedules (a smoke test)" in metrics["notes"]
+
+    empty = tmp_path / "empty"
+    _write_planetoid(empty, "toygraph", no_edges=True)
+    capsys.readouterr()
+    assert main(["run", "coldbrew", "--dataset", "toygraph", "--data-dir", str(empty), "--quick", "--out", str(tmp_path / "o3")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "has no edges" in err and str(empty) in err, err
 
     _write_planetoid(bad, "toygraph", poison_nan=True)
     capsys.readouterr()

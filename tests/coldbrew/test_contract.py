@@ -69,7 +69,9 @@ def test_fit_returns_self_and_a_loaded_model_predicts_identically(tiny, tmp_path
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_array_equal(loaded.classes_, model.classes_)
-    assert loaded.score(X[val], y[val]) == model.score(X[val], y[val])  # ClassifierMixin
+    assert loaded.score(X[val], y[val]) == model.score(X[val], y[val])
+    # accuracy in percent, the unit of the paper's tables, the run's report and the fit verb's summary
+    assert model.score(X[val], y[val]) == pytest.approx(100.0 * float((model.predict(X[val]) == y[val]).mean()))
 
 
 @pytest.mark.parametrize(

@@ -100,9 +100,10 @@ def test_stratified_split_is_seeded_disjoint_and_covers_every_class():
 
 @pytest.mark.parametrize("case, expected", [
     ("no_edges", "edges.tsv"),
+    ("empty_edges", "edges.tsv: the graph has no edges; Cold Brew distils a GCN teacher"),
     ("unknown_node", "edge endpoints"),
     ("bad_set", "top_k"),
-    ("overlap", "overlap"),
+    ("overlap", "the train and validation masks overlap on 1 node(s) (e.g. 3)"),
     ("wrong_width", "7 feature columns, but the model was trained on 60"),
 ])
 def test_bad_inputs_exit_2_with_one_line(fitted, tmp_path, capsys, case, expected):
@@ -112,6 +113,8 @@ def test_bad_inputs_exit_2_with_one_line(fitted, tmp_path, capsys, case, expecte
     argv = ["coldbrew", "fit", "--graph", str(graph_dir), "--out", str(tmp_path / "m"), *FAST]
     if case == "no_edges":
         (graph_dir / "edges.tsv").unlink()
+    elif case == "empty_edges":
+        (graph_dir / "edges.tsv").write_text("")
     elif case == "unknown_node":
         with (graph_dir / "edges.tsv").open("a") as handle:
             handle.write("0\t999\n")

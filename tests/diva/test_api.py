@@ -80,7 +80,7 @@ def test_estimator_learned_state_and_string_labels():
     assert list(model.classes_) == ["ant", "bee", "cat", "dog"]
     assert model.coef_.shape == (11, 4) and model.weights_.shape == (300,) and model.reg_ > 0
     assert set(model.predict(x[:5])) <= set(model.classes_)
-    assert model.score(x, names) > 0.95
+    assert model.score(x, names) > 95  # percent
     assert model.reg_ in model.reg_scores_ and model.reg_scores_[model.reg_] == min(model.reg_scores_.values())
     assert select_reg(x, names) == pytest.approx(model.reg_)
 

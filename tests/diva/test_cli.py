@@ -145,3 +145,28 @@ def test_set_keys_are_the_estimators_parameter_names(tmp_path):
     assert metrics["config"]["lr"] == 1.0 and metrics["config"]["reg"] == 0.5
     assert any(n.startswith("Reweight: lr = 1 ") for n in metrics["notes"])
     assert "lambda = 0.5 " in metrics["notes"][1]
+
+
+def test_features_run_refuses_fractional_labels_as_the_verbs_do(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    np.savez(tmp_path / "features.npz", X_train=x, y_train=rng.normal(size=40), X_test=x[:5], y_test=np.zeros(5, int))
+    assert main(["run", "diva", "--dataset", "features", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "y_train must hold integer class ids, got the non-whole number" in err and "(row 0)" in err
+
+
+def test_features_run_report_has_no_paper_section_and_carries_the_warning(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    centers = rng.normal(scale=3.0, size=(3, 5))
+    y = rng.integers(0, 3, 120)
+    y[0] = 5  # a class with one sample
+    x = np.r_[centers, [[9.0] * 5]][np.minimum(y, 3)] + rng.normal(size=(120, 5))
+    np.savez(tmp_path / "features.npz", X_train=x, y_train=y, X_test=x[:20], y_test=y[:20])
+    out = tmp_path / "o"
+    assert main(["run", "diva", "--dataset", "features", "--data-dir", str(tmp_path), "--out", str(out), "--quiet",
+                 "--set", "models=diva,uniform", "--set", "noise=0"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("iclr22: warning: y: 1 of 4 classes have a single sample") == 1, err
+    report = (out / "report.md").read_text()
+    assert "single sample" in report and "Paper (" not in report and "ResNet" not in report

@@ -144,3 +144,58 @@ def test_diva_help_lists_the_verbs(capsys):
     assert "find-issues" in out and "reweight" in out
     assert main(["diva", "find-issues", "--help"]) == 0
     assert "label_issues.csv" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------- warnings, labels, units
+def test_single_sample_classes_warn_on_one_stderr_line_and_in_the_summary(blobs, tmp_path, capsys):
+    """A class with one sample: the leave-one-out model never sees it, so its sample is flagged whatever its label."""
+    X, noisy, _, _ = blobs
+    labels = noisy.astype(np.float64)  # whole-number floats are classes...
+    labels[[0, 1]] = [7.0, 9.0]  # ...two of them with one sample each
+    np.savez(tmp_path / "f.npz", X=X, y=labels)
+    out = tmp_path / "out"
+    assert main(["diva", "find-issues", "--features", str(tmp_path / "f.npz"), "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("iclr22: warning: y: 2 of 5 classes have a single sample (e.g. 7, 9)"), err
+    assert "**Warning:** y: 2 of 5 classes have a single sample" in (out / "summary.md").read_text()
+    flagged = {int(r["index"]): r["flagged"] for r in _read(out / "label_issues.csv")}
+    assert flagged[0] == flagged[1] == "True"
+
+
+def test_no_warning_on_ordinary_labels_or_with_a_validation_set(blobs, recwarn):
+    X, noisy, clean, _ = blobs
+    DIVA(steps=0).fit(X, noisy)
+    labels = noisy.copy()
+    labels[0] = 7
+    DIVA(steps=0).fit(X[10:], labels[10:], X_val=X[:10], y_val=clean[:10] if 7 not in clean[:10] else None)
+    assert not [w for w in recwarn if "single sample" in str(w.message)]
+
+
+def test_api_refuses_fractional_float_labels_and_warns_on_single_classes(blobs):
+    from iclr22.core.errors import DataError
+
+    X, noisy, _, _ = blobs
+    with pytest.raises(DataError, match=r"y: labels must be classes, got the non-whole number 0.5 \(row 0\)"):
+        DIVA(steps=0).fit(X, noisy + 0.5)
+    model = DIVA(steps=0).fit(X, noisy.astype(np.float64))  # whole numbers: the same classes as the integers
+    np.testing.assert_array_equal(model.derivative_, DIVA(steps=0).fit(X, noisy).derivative_)
+    with pytest.warns(UserWarning, match="most classes are single: are the labels a numeric target"):
+        DIVA(steps=0).fit(X[:20], np.arange(20) // 2 * (np.arange(20) % 2 + 1))
+
+
+def test_score_is_accuracy_in_percent_and_loo_predict_is_the_model_without_the_sample(blobs):
+    X, noisy, clean, flipped = blobs
+    model = DIVA(steps=0, reg=1.0).fit(X, noisy)
+    assert model.score(X, clean) == pytest.approx(100.0 * float((model.predict(X) == clean).mean()))
+    assert 90.0 < model.score(X, clean) <= 100.0
+    suggested = model.loo_predict(X, noisy)
+    for i in (0, int(flipped[0]), 77):  # brute force: refit without sample i at the same lambda
+        keep = np.arange(len(noisy)) != i
+        alone = DIVA(steps=0, reg=1.0).fit(X[keep], noisy[keep])
+        np.testing.assert_allclose(model.loo_decision_function(X, noisy)[i], alone.decision_function(X[i : i + 1])[0], atol=1e-8)
+        assert suggested[i] == alone.predict(X[i : i + 1])[0]
+    assert np.array_equal(suggested[flipped], clean[flipped])
+    from iclr22.core.errors import DataError
+
+    with pytest.raises(DataError, match="training set the model was fitted on"):
+        model.loo_predict(X[:10], noisy[:10])

@@ -15,7 +15,7 @@ embedded graph), ``experiment`` (the paper's experiment, :data:`~iclr22.coldbrew
 
 from __future__ import annotations
 
-from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exports
+from iclr22.core.registry import DatasetSpec, Demo, MethodSpec, Reproduction, lazy_exports
 
 SPEC = MethodSpec(
     name="coldbrew",
@@ -35,6 +35,16 @@ SPEC = MethodSpec(
         Reproduction("cora", runs=3, overrides={"split": "official"}, label="cora-official-split"),
     ),
     accepts_any_dataset_in="planetoid",
+    # The setting and why (chosen before the run): docs/methods/coldbrew.md, "Demo".
+    demo=Demo(
+        model="coldbrew",
+        baseline="graphmlp",
+        metric="acc_isolated",
+        claim="the distilled MLP student labels isolated nodes (no edges) more accurately than GraphMLP",
+        quick=False,
+        overrides={"synthetic_nodes": 2500, "models": "mlp,graphmlp,coldbrew", "train_mode_samples": 0},
+        tolerance=2.0,
+    ),
     verbs="iclr22.coldbrew.verbs:VERBS",
 )
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 
-from iclr22.core.errors import ConfigError
+from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.experiment import Experiment, Report, RunContext
 from iclr22.core.options import RUNTIME_PARAMS
 from iclr22.core.seed import seed_everything
@@ -219,6 +219,9 @@ def load(ctx: RunContext, options: dict[str, Any]) -> ColdBrewRun:
     if options["threads"] > 0:
         torch.set_num_threads(options["threads"])
     graph = load_graph(ctx, options)
+    if graph.num_edges == 0:
+        raise DataError(f"{ctx.data_dir or ctx.dataset}: the graph '{ctx.dataset}' has no edges; Cold Brew distils a GCN teacher "
+                        "trained on the graph's neighbourhoods, and without edges there is nothing to distil (an MLP is all it can be)")
     features = row_normalize(graph.x) if options["feature_norm"] == "row" else graph.x
     split = degree_split(graph.edge_index, graph.num_nodes, options["split"], options["split_fraction"], seed=ctx.seed)
     rule = options["label_split"]
@@ -395,11 +398,12 @@ def report(ctx: RunContext, options: dict[str, Any], run: ColdBrewRun, results: 
     rows["dataset"] = dataset_row
 
     train, val = run.data.train_mask, run.data.val_mask
+    paper = paper_numbers(ctx.dataset)
     notes = [
         f"{split.rule} degree split: {int(split.isolated.sum())} isolated / {int(split.tail.sum())} tail / "
         f"{int(split.head.sum())} head nodes of {run.graph.num_nodes}; label split '{run.label_rule}': {int(train.sum())} train, "
-        f"{int(val.sum())} validation, {int(run.evaluation.sum())} evaluation nodes (accuracies are over evaluation nodes).",
-        "Every model is selected on validation accuracy (the official code selects the teacher on test accuracy).",
+        f"{int(val.sum())} validation, {int(run.evaluation.sum())} evaluation nodes (accuracies, in percent, are over evaluation nodes).",
+        "Every model is selected on validation accuracy" + (" (the official code selects the teacher on test accuracy)." if paper else "."),
     ]
     if any(name.endswith("_train_mode") for name in rows):
         notes.append(
@@ -408,7 +412,7 @@ def report(ctx: RunContext, options: dict[str, Any], run: ColdBrewRun, results: 
             "code reads its GNNs' head / tail / isolation accuracy; every other row is in eval mode."
         )
     if ctx.quick:
-        notes.append("quick mode: shrunk schedules, not the paper's numbers")
+        notes.append("quick mode: shrunk schedules (a smoke test" + (", not the paper's numbers)" if paper else ")"))
     if cold_brew is not None:
         history = cold_brew.history_
         notes.append(
@@ -419,8 +423,8 @@ def report(ctx: RunContext, options: dict[str, Any], run: ColdBrewRun, results: 
     figures: list[Path] = []
     if ctx.make_figures:
         merged = {**results, **rows}
-        figures.append(_plot_by_split(merged, paper_numbers(ctx.dataset), ctx.out_dir / "accuracy_by_split.png", ctx.dataset))
-    return Report(figures=figures, notes=notes, paper=paper_numbers(ctx.dataset), results=rows)
+        figures.append(_plot_by_split(merged, paper, ctx.out_dir / "accuracy_by_split.png", ctx.dataset))
+    return Report(figures=figures, notes=notes, paper=paper, results=rows)
 
 
 def check(ctx: RunContext, options: dict[str, Any]) -> None:
@@ -448,7 +452,8 @@ def _plot_by_split(results: dict[str, dict[str, float]], paper: dict[str, dict[s
                 ax.plot(positions[j] + i * width, reference, "k_", markersize=8)
     ax.set_xticks(positions + width * (len(models) - 1) / 2, [m.removeprefix("acc_") for m in metrics])
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"Cold Brew on {dataset}: accuracy by degree split (black ticks: paper)")
+    # the ticks and their legend only where the paper has numbers for this dataset (not on a user's graph)
+    ax.set_title(f"Cold Brew on {dataset}: accuracy by degree split" + (" (black ticks: paper)" if paper else ""))
     ax.legend(ncol=3, fontsize=8)
     return save_figure(fig, path)
 

@@ -22,7 +22,7 @@ from iclr22.core.errors import DataError
 from iclr22.core.validation import as_numpy, check_array, check_edge_index, check_labels, check_mask
 from iclr22.coldbrew.model import Adjacency, as_sparse_if_sparse, normalized_adjacency
 
-__all__ = ["GraphTensors", "validate_graph", "graph_from_pyg", "row_normalize", "Rows"]
+__all__ = ["GraphTensors", "validate_graph", "check_disjoint_masks", "graph_from_pyg", "row_normalize", "Rows"]
 
 
 @dataclass
@@ -144,13 +144,15 @@ def validate_graph(
         edge_index: ``[2, E]`` (or ``[E, 2]``) integer node ids in ``0..N-1``; at least one edge.
         y: ``[N]`` integer labels in ``0..C-1``, or ``-1`` for unlabelled nodes.
         train_mask: ``[N]`` booleans (or node indices); every training node must be labelled.
-        val_mask: ``[N]`` booleans, node indices or ``None`` (no validation: the last epoch is kept).
+        val_mask: ``[N]`` booleans, node indices or ``None`` (no validation: the last epoch is kept); no node
+            in both masks.
         num_classes: ``C``; default ``max(y) + 1``.
         where: Name of the input for error messages (a file or dataset name).
 
     Raises:
         DataError: naming the array and what is wrong (NaN features, an edge naming a node that does not
-            exist, a graph with no edge, labels out of range, masks of the wrong length, ...).
+            exist, a graph with no edge, labels out of range, masks of the wrong length, overlapping train and
+            validation masks, ...).
     """
     x_np = check_array(x, f"{where}: x", ndim=2, dtype=None)
     if x_np.shape[1] == 0:
@@ -162,7 +164,8 @@ def validate_graph(
     edges = check_edge_index(edge_index, num_nodes, f"{where}: edge_index")
     edges = edges[:, edges[0] != edges[1]]
     if edges.shape[1] == 0:
-        raise DataError(f"{where}: the graph has no edges (self loops aside); Cold Brew's teacher needs a graph to distil")
+        raise DataError(f"{where}: the graph has no edges (self loops aside); Cold Brew distils a GCN teacher trained on the "
+                        "graph's neighbourhoods, and without edges there is nothing to distil (an MLP is all it can be)")
     keys = np.unique(np.concatenate([edges[0] * num_nodes + edges[1], edges[1] * num_nodes + edges[0]]))
     edges = np.stack([keys // num_nodes, keys % num_nodes])
 
@@ -182,6 +185,7 @@ def validate_graph(
         raise DataError(f"{where}: {int((labels[train] < 0).sum())} training node(s) are unlabelled (y = -1)")
     if (labels[val] < 0).any():
         raise DataError(f"{where}: {int((labels[val] < 0).sum())} validation node(s) are unlabelled (y = -1)")
+    check_disjoint_masks(train, val, where)
     return GraphTensors(
         x=torch.from_numpy(x_np),
         edge_index=torch.from_numpy(edges.astype(np.int64)),
@@ -190,6 +194,25 @@ def validate_graph(
         val_mask=torch.from_numpy(val),
         num_classes=int(num_classes),
     )
+
+
+def check_disjoint_masks(train: np.ndarray, val: np.ndarray, where: str = "graph") -> None:
+    """Refuse a node that is both a training and a validation node.
+
+    Every stage of Cold Brew (teacher, student part 1 and part 2) and every baseline keeps the epoch that is
+    best on the validation nodes; a validation node that also trains makes that choice favour memorising it,
+    so the chosen model is not the one that generalises best. The CLI verbs refuse it the same way.
+
+    Raises:
+        DataError: naming how many nodes overlap and the first few.
+    """
+    both = np.flatnonzero(np.asarray(train, dtype=bool) & np.asarray(val, dtype=bool))
+    if both.size:
+        raise DataError(
+            f"{where}: the train and validation masks overlap on {both.size} node(s) (e.g. {', '.join(map(str, both[:5]))}); "
+            "each stage keeps the epoch best on the validation nodes, which means nothing on nodes it trains on: "
+            "make them disjoint (or train without validation nodes: the last epoch is then kept)"
+        )
 
 
 def graph_from_pyg(data: Any, train_mask: Any = None, val_mask: Any = None, num_classes: int | None = None) -> GraphTensors:

@@ -178,6 +178,7 @@ def label_split(
 
     Raises:
         ConfigError: an unknown rule, ``public`` without masks, or sizes that leave nothing to evaluate.
+        DataError: ``public`` masks that overlap (a node both trains and validates).
     """
     if rule not in LABEL_SPLITS:
         raise ConfigError(f"label_split must be one of {LABEL_SPLITS}, got {rule!r}")
@@ -188,7 +189,10 @@ def label_split(
     if rule == "public":
         if train_mask is None or val_mask is None:
             raise ConfigError("label_split=public needs the dataset's train and validation masks")
-        train, val = train_mask.astype(bool) & labelled, val_mask.astype(bool) & labelled & ~train_mask.astype(bool)
+        from iclr22.coldbrew.graph import check_disjoint_masks  # here: graph.py imports torch, this module does not
+
+        check_disjoint_masks(train_mask, val_mask, "the dataset's public split")
+        train, val = train_mask.astype(bool) & labelled, val_mask.astype(bool) & labelled
     else:
         if num_train < 1 or num_val < 1 or num_train + num_val >= int(labelled.sum()):
             raise ConfigError(f"num_train={num_train} and num_val={num_val} must be positive and leave labelled nodes to evaluate")

@@ -94,10 +94,10 @@ def _masks(args: argparse.Namespace, graph: Any) -> tuple[np.ndarray, np.ndarray
     else:
         train, val = stratified_split(graph.y, args.val_fraction, args.seed)
         rule = f"seeded stratified split of the labelled nodes (val_fraction={args.val_fraction:g}, seed={args.seed})"
-    both = np.flatnonzero(train & val)
-    if both.size:
-        raise DataError(f"the train and validation masks overlap on {both.size} node(s) (e.g. {', '.join(map(str, both[:5]))}); "
-                        "a node may be in one of them only")
+    from iclr22.coldbrew.graph import check_disjoint_masks
+
+    where = f"{args.train_nodes}, {args.val_nodes}" if args.train_nodes else args.graph
+    check_disjoint_masks(train, val, where)  # the same refusal as ColdBrew.fit's
     for mask, name in ((train, "training"), (val, "validation")):
         unlabelled = np.flatnonzero(mask & ~labelled)
         if unlabelled.size:
@@ -122,6 +122,10 @@ def _load_graph(args: argparse.Namespace) -> Any:
         graph = load_text_graph(folder)
     if graph.x.shape[1] == 0:
         raise DataError(f"{folder}: the nodes have no 'features'; Cold Brew needs a feature vector on every node")
+    if graph.num_edges == 0:
+        where = folder / f"ind.{args.name}.graph" if args.name else folder / "edges.tsv"
+        raise DataError(f"{where}: the graph has no edges; Cold Brew distils a GCN teacher trained on the graph's "
+                        "neighbourhoods, and without edges there is nothing to distil (an MLP is all it can be)")
     return graph
 
 

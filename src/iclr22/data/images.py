@@ -487,8 +487,9 @@ def load_features_npz(path: str | Path) -> FeatureSplits:
 def _labels(y: np.ndarray, n: int, path: Path, key: str) -> np.ndarray:
     if y.shape != (n,):
         raise DataError(f"{path}: {key} has shape {y.shape}, expected ({n},) to match its features")
-    if y.dtype.kind == "f" and (not np.all(np.isfinite(y)) or not np.all(y == np.round(y))):
-        raise DataError(f"{path}: {key} must hold integer class ids")
+    if y.dtype.kind == "f" and not np.all(whole := np.isfinite(y) & (y == np.round(y))):  # a fraction is a target, not a class
+        first = int(np.flatnonzero(~whole)[0])
+        raise DataError(f"{path}: {key} must hold integer class ids, got the non-whole number {y[first]:g} (row {first})")
     if y.dtype.kind not in "iuf" and y.dtype.kind != "b":
         raise DataError(f"{path}: {key} must hold integer class ids, found dtype {y.dtype}")
     y = y.astype(np.int64)

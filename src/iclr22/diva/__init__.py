@@ -14,7 +14,7 @@ This module holds only the method's spec and lazy re-exports, so reading it impo
 
 from __future__ import annotations
 
-from iclr22.core.registry import DatasetSpec, MethodSpec, Reproduction, lazy_exports
+from iclr22.core.registry import DatasetSpec, Demo, MethodSpec, Reproduction, lazy_exports
 
 SPEC = MethodSpec(
     name="diva",
@@ -33,6 +33,17 @@ SPEC = MethodSpec(
         Reproduction("mnist", runs=5),
         Reproduction("mnist", runs=5, overrides={"features": "cnn", "train_size": 3500, "test_size": 3500}, label="mnist-cnn"),
         Reproduction("cifar10", runs=3, overrides={"noise": 0.2}, label="cifar10-noise20"),
+    ),
+    # The setting and why (chosen before the run): docs/methods/diva.md, "Demo".
+    demo=Demo(
+        model="diva",
+        baseline="uniform",
+        metric="test_error",
+        claim="one DIVA Reweight step lowers the test error (%) below uniform weights (paper Table 1), digits with 10% flipped labels",
+        higher_is_better=False,
+        quick=False,
+        runs=5,
+        tolerance=0.1,
     ),
     verbs="iclr22.diva.verbs:VERBS",
 )

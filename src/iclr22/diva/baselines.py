@@ -115,7 +115,7 @@ def select_drop_count(
         """The rule that chose DIVA's step size: validation error when DIVA used a validation set, else LOO error."""
         if diva.objective_ == "val":
             refit = clone(diva).set_params(reg=diva.reg_, steps=0, verbose=False).fit(X, y, sample_weight=kept)
-            return 100.0 * (1.0 - refit.score(X_val, y_val))
+            return 100.0 - refit.score(X_val, y_val)  # score: accuracy in percent
         return loo_error(X, y, kept, reg=diva.reg_, fit_intercept=diva.fit_intercept, form=diva.form, device=diva.device)
 
     errors = {fraction: selection_error(kept_after_dropping(ranking, count)) for fraction, count in counts.items()}

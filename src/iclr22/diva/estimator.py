@@ -3,7 +3,8 @@
 ``find_label_issues(X, y)`` is the functional entry point; ``dataset_derivative``, ``reweight``,
 ``extend``, ``select_reg`` and ``loo_error`` expose the other uses of the derivative. Every one of them
 runs the algorithm of ``train.py``; :class:`DIVA` does all of it with scikit-learn habits (``fit`` /
-``predict`` / ``score``, ``clone``, ``save`` / ``load``).
+``predict`` / ``score``, ``clone``, ``save`` / ``load``). Units: ``score`` is accuracy and ``loo_error``
+error in percent, as the paper's Table 1; the detection measures (AUROC, F1) are fractions, as its Fig. 3.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from iclr22.diva.train import (
     _selection_error,
     extend_rounds,
     reweight_steps,
+    warn_single_sample_classes,
 )
 
 __all__ = [
@@ -164,7 +166,9 @@ class DIVA(ClassifierMixin, Estimator):
 
         Args:
             X: Training features ``[N, d]`` (e.g. frozen penultimate-layer embeddings).
-            y: Training labels ``[N]`` (any hashable, sortable labels).
+            y: Training labels ``[N]``: classes (ints, strings, or floats that are whole numbers; a float
+                with a fractional part is refused: DIVA classifies, it does not regress). Under the
+                leave-one-out objective a class with one sample is warned about (:class:`UserWarning`).
             sample_weight: Initial ``alpha`` (default all ones); non-negative.
             X_val, y_val: Optional validation set; its loss is then the objective (Prop. 2).
             init_outputs: ``f_{w0}(X)`` (``[N, C]``) when linearising a network whose head is not zero
@@ -179,6 +183,8 @@ class DIVA(ClassifierMixin, Estimator):
         device = torch.device(self.device)
         problem = _prepare(X, y, X_val, y_val, sample_weight, self.fit_intercept, init_outputs, val_init_outputs, device=device)
         objective = _objective(problem, self.objective)
+        if objective == "loo":
+            warn_single_sample_classes(problem)
         self.classes_ = problem.classes
         self.n_features_in_ = int(problem.features.shape[1]) - int(self.fit_intercept)
         self.reg_scores_: dict[float, float] = {}
@@ -214,11 +220,47 @@ class DIVA(ClassifierMixin, Estimator):
         return self.classes_[outputs.argmax(1)]
 
     def score(self, X: Any, y: Any, init_outputs: Any = None) -> float:
-        """Accuracy on ``(X, y)``."""
+        """Accuracy on ``(X, y)`` **in percent**, the unit of the paper's Table 1, of the run's ``test_error``
+        (``100 - score``) and of :func:`loo_error` (scikit-learn's is a fraction; model selection only compares)."""
         self._check_is_fitted("score")
         x = _as_features(X, "X")
         y = _as_labels(y, x.shape[0], "y", "X")
-        return float((self.predict(x, init_outputs) == y).mean())
+        return 100.0 * float((self.predict(x, init_outputs) == y).mean())
+
+    def loo_decision_function(self, X: Any, y: Any, init_outputs: Any = None) -> np.ndarray:
+        """Leave-one-out outputs on the training set this model was fitted on (``[N, C]``).
+
+        Row ``i`` is the output at ``x_i`` of the weighted ridge trained on every *other* sample, at the
+        final weights ``weights_`` and the chosen ``reg_`` (Prop. 3 in closed form, no refit): what the
+        model says about a sample it did not see. Pass the same ``X``, ``y`` (and ``init_outputs``) as to
+        ``fit``; a validation set plays no part.
+
+        Raises:
+            DataError: ``X`` does not have the fitted number of rows and features, or ``y`` holds a class
+                the model does not know.
+        """
+        from iclr22.diva.model import loo_predictions
+
+        self._check_is_fitted("compute leave-one-out outputs")
+        x = _as_features(X, "X")
+        if x.shape != (len(self.weights_), self.n_features_in_):
+            raise DataError(
+                f"X has shape {x.shape}; leave-one-out outputs are for the training set the model was fitted on "
+                f"({len(self.weights_)} rows, {self.n_features_in_} features)"
+            )
+        problem = _prepare(
+            x, y, sample_weight=self.weights_, fit_intercept=self.fit_intercept, init_outputs=init_outputs,
+            classes=self.classes_, device=torch.device(self.device),
+        )
+        with torch.no_grad():
+            outputs = loo_predictions(problem.features, problem.targets, problem.weights, self.reg_, self.form)
+            if problem.offsets is not None:
+                outputs = outputs + problem.offsets
+        return outputs.cpu().numpy()
+
+    def loo_predict(self, X: Any, y: Any, init_outputs: Any = None) -> np.ndarray:
+        """Per training sample, the class of the model trained without it (the ``find-issues`` ``suggested_label``)."""
+        return self.classes_[self.loo_decision_function(X, y, init_outputs).argmax(1)]
 
     # -- uses of the derivative -----------------------------------------------------------------------
     def label_issues(self, epsilon: float | None = None) -> np.ndarray:

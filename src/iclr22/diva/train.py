@@ -19,6 +19,7 @@ The public estimator :class:`~iclr22.diva.estimator.DIVA` and the functional ent
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "reweight_steps",
     "extend_rounds",
     "ReweightPath",
+    "warn_single_sample_classes",
     "DEFAULT_REG_GRID",
     "DEFAULT_LR_GRID",
 ]
@@ -57,14 +59,24 @@ def _as_features(array: Any, name: str) -> np.ndarray:
 
 
 def _as_labels(array: Any, n: int, name: str, features_name: str) -> np.ndarray:
-    """Class labels ``[n]``: any sortable values (ints, strings), so not :func:`check_labels`' integers."""
+    """Class labels ``[n]``: any sortable values (ints, strings), so not :func:`check_labels`' integers.
+
+    Float labels must be whole numbers: a fractional value is a regression target, not a class, and every
+    distinct value would silently become a class of its own (the CLI verbs and ``iclr22 run diva --dataset
+    features`` refuse them the same way).
+    """
     y = as_numpy(array, name)
     if y.ndim != 1:
         raise DataError(f"{name}: expected a 1-D array of class labels, got shape {tuple(y.shape)}")
     if y.shape[0] != n:
         raise DataError(f"{name} has {y.shape[0]} labels but {features_name} has {n} rows")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise DataError(f"{name}: holds NaN/inf labels")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)):
+            raise DataError(f"{name}: holds NaN/inf labels")
+        fractional = np.flatnonzero(y != np.round(y))
+        if fractional.size:
+            raise DataError(f"{name}: labels must be classes, got the non-whole number {y[fractional[0]]:g} (row {fractional[0]}); "
+                            "DIVA classifies, it does not regress")
     return y
 
 
@@ -159,6 +171,27 @@ def _prepare(
         fv = _as_outputs(val_init_outputs, xv.shape[0], len(classes), "val_init_outputs")
         problem.val_offsets = torch.as_tensor(fv, device=device) if fv is not None else None
     return problem
+
+
+def warn_single_sample_classes(problem: _Problem) -> None:
+    """Warn (:class:`UserWarning`) when a class has a single training sample, under the leave-one-out objective.
+
+    The model trained without that sample has never seen its class, so its leave-one-out loss is large and
+    its derivative flags it whatever its label: the ranking says nothing about those samples. Many such
+    classes usually mean the labels are a numeric target (ids, counts, rounded measurements), not classes.
+    """
+    counts = torch.bincount(problem.labels, minlength=len(problem.classes)).cpu().numpy()
+    single = np.flatnonzero(counts == 1)
+    if single.size:
+        shown = ", ".join(repr(c.item() if isinstance(c, np.generic) else c) for c in problem.classes[single[:5]])
+        warnings.warn(
+            f"y: {single.size} of {len(problem.classes)} classes have a single sample (e.g. {shown}); the leave-one-out "
+            "model never sees such a class, so its sample is flagged whatever its label"
+            + ("; most classes are single: are the labels a numeric target rather than classes?" if 2 * single.size > len(problem.classes) else "")
+            + " (a validation set, X_val / y_val or --val, avoids leave-one-out)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 # ---------------------------------------------------------------------------------- losses of alpha

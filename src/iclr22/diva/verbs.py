@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     add_estimator_options(parser)
 
 
-def _fit(args: argparse.Namespace, defaults: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray, Path, dict[str, Any]]:
+def _fit(args: argparse.Namespace, defaults: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray, Path, dict[str, Any], list[str]]:
     from iclr22.diva.estimator import DIVA
 
     settings = estimator_settings(DIVA, args, defaults)
@@ -160,22 +161,17 @@ def _fit(args: argparse.Namespace, defaults: dict[str, Any]) -> tuple[Any, np.nd
         unknown = np.setdiff1d(np.unique(y_val), np.unique(y))
         if unknown.size:
             raise DataError(f"{args.val}: labels not in the training set: {', '.join(map(str, unknown[:5]))}")
-    model = DIVA(**settings).fit(X, y, X_val=X_val, y_val=y_val)
+    with warnings.catch_warnings(record=True) as caught:  # shown on stderr and written into summary.md
+        warnings.simplefilter("always", UserWarning)
+        model = DIVA(**settings).fit(X, y, X_val=X_val, y_val=y_val)
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     model.save(out / "model")
-    return model, X, y, out, settings
+    return model, X, y, out, settings, [str(w.message) for w in caught]
 
 
-def _loo_suggestions(model: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The class with the highest closed-form LOO output of the fitted weighted ridge at the final weights."""
-    import torch
-
-    from iclr22.diva.model import loo_predictions
-    from iclr22.diva.train import _prepare
-
-    problem = _prepare(X, y, sample_weight=model.weights_, fit_intercept=model.fit_intercept, classes=model.classes_, device=torch.device(model.device))
-    with torch.no_grad():
-        outputs = loo_predictions(problem.features, problem.targets, problem.weights, model.reg_, model.form)
-    return model.classes_[outputs.argmax(1).cpu().numpy()]
+def _warning_lines(warned: list[str]) -> list[str]:
+    return [*(f"**Warning:** {w}." for w in warned), *([""] if warned else [])]
 
 
 def _settings_lines(model: Any, settings: dict[str, Any]) -> list[str]:
@@ -201,9 +197,9 @@ def _add_find_issues(parser: argparse.ArgumentParser) -> None:
 def _find_issues(args: argparse.Namespace) -> int:
     if args.top < 0:
         raise DataError(f"--top must be non-negative, got {args.top}")
-    model, X, y, out, settings = _fit(args, {"steps": 0})
+    model, X, y, out, settings, warned = _fit(args, {"steps": 0})
     derivative = np.asarray(model.derivative_, dtype=np.float64)
-    suggested = _loo_suggestions(model, X, y)
+    suggested = model.loo_predict(X, y)  # the class the model trained without the sample predicts
     order = np.argsort(-derivative, kind="stable")
     flagged = derivative >= model.epsilon
     rows = [(int(i), _label(y[i]), _label(suggested[i]), float(derivative[i]), bool(flagged[i])) for i in order]
@@ -211,6 +207,7 @@ def _find_issues(args: argparse.Namespace) -> int:
     write_csv(out / "label_issues.csv", header, rows)
     top = rows[: args.top]
     lines = [
+        *_warning_lines(warned),
         f"- samples: {len(y)}, classes: {len(model.classes_)}, features: {X.shape[1]}",
         f"- flagged (derivative >= epsilon = {model.epsilon:g}): {int(flagged.sum())} ({100.0 * flagged.mean():.1f}%)",
         f"- suggested label differs from the given one: {int((suggested != y).sum())}",
@@ -236,12 +233,13 @@ def _find_issues(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------ reweight
 def _reweight(args: argparse.Namespace) -> int:
-    model, X, y, out, settings = _fit(args, {})
+    model, X, y, out, settings, warned = _fit(args, {})
     weights = np.asarray(model.weights_, dtype=np.float64)
     derivative = np.asarray(model.derivative_, dtype=np.float64)
     write_csv(out / "weights.csv", ["index", "given_label", "weight", "derivative"],
               ((i, _label(y[i]), float(weights[i]), float(derivative[i])) for i in range(len(y))))
     lines = [
+        *_warning_lines(warned),
         f"- samples: {len(y)}, classes: {len(model.classes_)}, features: {X.shape[1]}",
         f"- weights: min {weights.min():.4g}, mean {weights.mean():.4g}, max {weights.max():.4g}; "
         f"{int((weights == 0).sum())} at zero, {int((weights < 1).sum())} below 1, {int((weights > 1).sum())} above 1",
