@@ -312,3 +312,9 @@ def test_toolkit_warnings_show_as_one_line_others_keep_their_form(capsys):
             warnings.warn_explicit("from the toolkit,\n  over two lines", UserWarning, iclr22.cli.__file__, 1)
             warnings.warn_explicit("from elsewhere", UserWarning, "/elsewhere/module.py", 2)
     assert capsys.readouterr().err == "iclr22: warning: from the toolkit, over two lines\n"
+
+
+def test_report_links_figures_relative_to_itself_when_out_is_relative(fake_registry, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "fake", "--out", "runs/rel", "--quick"]) == 0
+    assert "![curve](curve.png)" in (tmp_path / "runs" / "rel" / "report.md").read_text()

@@ -391,7 +391,9 @@ def run_experiment(
             print(f"[{spec.name}] run {run_index + 1}/{runs} (seed {ctx.seed}) done", file=sys.stderr)
     assert first is not None
     notes = list(dict.fromkeys([*first.notes, *notes]))
-    figures = [str(Path(f).relative_to(out)) if Path(f).is_absolute() and Path(f).is_relative_to(out) else str(f) for f in first.figures]
+    # report.md links figures relative to its own folder, whether the run's --out was given relative or absolute
+    where = Path(out).resolve()
+    figures = [str(Path(f).resolve().relative_to(where)) if Path(f).resolve().is_relative_to(where) else str(f) for f in first.figures]
     metrics: dict[str, Any] = {
         "method": spec.name,
         "dataset": dataset_spec.name,
