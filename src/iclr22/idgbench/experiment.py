@@ -176,19 +176,19 @@ def evaluate(family: str, model: FactorRegressor, data: BenchmarkData, ctx: RunC
         regressor = clone(model)
         if model.checkpoint_dir is not None:  # one folder per split: each split trains its own model
             regressor.set_params(checkpoint_dir=str(Path(model.checkpoint_dir) / kind))
-        split_scores = fit_and_score(regressor, data.splits[kind])
-        row[f"r2_{kind}"] = 100.0 * split_scores["rsquared"]
+        split_scores = fit_and_score(regressor, data.splits[kind])  # R² in %, as in the row
+        row[f"r2_{kind}"] = split_scores["r2"]
         for name in space.metric_names:
-            row[f"r2_{kind}_{name}"] = 100.0 * split_scores[f"rsquared_{name}"]
+            row[f"r2_{kind}_{name}"] = split_scores[f"r2_{name}"]
         for key in ("heldin", "ood_factor", "other_factors", "ood_factor_heldin", "other_factors_heldin"):
-            if f"rsquared_{key}" in split_scores:
-                row[f"r2_{kind}_{key}"] = 100.0 * split_scores[f"rsquared_{key}"]
+            if f"r2_{key}" in split_scores:
+                row[f"r2_{kind}_{key}"] = split_scores[f"r2_{key}"]
         for key, value in split_scores.items():
-            if key.startswith("rsquared_only_"):
+            if key.startswith("r2_only_"):
                 # the factor x factor table goes into the results (and docs/results.md) for the ranking
                 # split, extrapolation, only; the other splits' tables are in report.md
                 target = row if kind == "extrapolation" else data.only_scores.setdefault((family, kind), {})
-                target[f"r2_{kind}_{key[len('rsquared_'):]}"] = 100.0 * value
+                target[f"r2_{kind}_{key[len('r2_'):]}"] = value
     row["train_seconds"] = time.perf_counter() - started
     return row
 
