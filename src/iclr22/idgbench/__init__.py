@@ -8,7 +8,7 @@ Example:
     >>> bench = Benchmark("dsprites", num_train=5000, num_test=2000)
     >>> data = bench.data("extrapolation")
     >>> reg = FactorRegressor("cnn", epochs=2).fit(data.train_images, data.train_targets)
-    >>> bench.score(reg.model_, "extrapolation")["rsquared"]
+    >>> bench.score(reg.model_, "extrapolation")["r2"]   # R² in %
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ SPEC = MethodSpec(
     name="idgbench",
     paper="Schott et al., Visual Representation Learning Does Not Generalize Strongly Within the Same Domain (ICLR 2022)",
     entry="iclr22.idgbench.experiment:EXPERIMENT",
+    verbs="iclr22.idgbench.verbs:VERBS",
     datasets=(
         DatasetSpec(
             "dsprites",
@@ -98,6 +99,12 @@ _EXPORTS = {
     "SplitData": "benchmark",
     "score_split": "benchmark",
     "load_official_split": "benchmark",
+    "score_shift": "benchmark",
+    "FactorDataset": "userdata",
+    "FactorLevels": "userdata",
+    "DatasetBenchmark": "userdata",
+    "factor_dataset": "userdata",
+    "load_factor_dataset": "userdata",
 }
 
 __all__ = ["SPEC", *_EXPORTS]
