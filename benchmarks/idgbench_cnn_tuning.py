@@ -62,7 +62,7 @@ def run(grid="rot90", n=20000, epochs=6, bs=64, lr=1e-3, std=False, family="cnn"
         model.eval()
         with torch.no_grad():
             p = torch.cat([model(images_to_tensor(xte[i : i + 500])) for i in range(0, len(xte), 500)]).numpy()
-        r2 = r_squared(p, yte, space) * 100
+        r2 = r_squared(p, yte, space)  # in %
         print(
             f"ep{ep} {time.time() - te0:.1f}s loss {loss.item():.4f} mean {r2.mean():.1f} per {np.round(r2, 1).tolist()} total {time.time() - t0:.0f}s",
             flush=True,

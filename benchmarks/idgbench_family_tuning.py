@@ -62,7 +62,7 @@ def run(data, space, family="vit", epochs=2, lr=1e-3, warmup=0.0, vae_lr=5e-4, b
         fit_regressor(net, data.train_images, data.train_targets, config, seed)
         fitted = {"": net}
     for name, fitted_model in fitted.items():
-        r2 = 100 * r_squared(predict(fitted_model, data.heldin_images), data.heldin_targets, space)
+        r2 = r_squared(predict(fitted_model, data.heldin_images), data.heldin_targets, space)  # in %
         print(f"{label} {name} step {step * 1000:.0f} ms | held-in R2 {r2.mean():.1f} per factor {np.round(r2, 1).tolist()} | {time.perf_counter() - started:.0f} s", flush=True)
 
 

@@ -15,8 +15,10 @@ FACTORS = ("shape", "scale", "orientation", "x_position", "y_position")
 def test_quick_run_writes_valid_metrics_and_figures(tmp_path):
     assert main(["run", "idgbench", "--quick", "--out", str(tmp_path)]) == 0
     metrics = read_metrics(tmp_path / "metrics.json")
-    assert set(metrics["results"]) == {"cnn", "mlp"}
-    for row in metrics["results"].values():
+    assert set(metrics["results"]) == {"cnn", "mlp"} | {f"{split} split" for split in SPLITS}
+    for split in SPLITS:  # the derived rows: each family's mean R² on one split (what iclr22 demo compares)
+        assert metrics["results"][f"{split} split"] == {f"r2_{m}": metrics["results"][m][f"r2_{split}"] for m in ("cnn", "mlp")}
+    for row in (metrics["results"][m] for m in ("cnn", "mlp")):
         for split in SPLITS:
             assert row[f"r2_{split}"] is not None
             assert row[f"r2_{split}"] == pytest.approx(np.mean([row[f"r2_{split}_{f}"] for f in FACTORS]))

@@ -78,5 +78,5 @@ def test_family_budgets_resolve_auto_and_explicit_values_win():
 def test_functional_entry_point_scores_each_split():
     results = benchmark_family("mlp", splits=["random", "extrapolation"], num_train=64, num_test=32, num_heldin=16, epochs=1, batch_size=32)
     assert list(results) == ["random", "extrapolation"]
-    assert {"rsquared", "rsquared_heldin", "rsquared_shape"} <= set(results["random"])
-    assert "rsquared_ood_factor" in results["extrapolation"]
+    assert {"r2", "r2_heldin", "r2_shape"} <= set(results["random"])
+    assert "r2_ood_factor" in results["extrapolation"]

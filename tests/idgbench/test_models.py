@@ -95,8 +95,8 @@ def test_cnn_learns_position_and_beats_the_mean_predictor():
     torch.manual_seed(0)
     reg = FactorRegressor("cnn", epochs=3, batch_size=32, seed=0).fit(data.train_images, data.train_targets)
     scores = bench.score(reg.model_, "random")
-    assert scores["rsquared_x_position"] > 0.5 and scores["rsquared_y_position"] > 0.5
-    assert scores["rsquared"] > 0.0  # the mean predictor scores about 0
+    assert scores["r2_x_position"] > 50 and scores["r2_y_position"] > 50  # in %
+    assert scores["r2"] > 0.0  # the mean predictor scores about 0
     assert reg.history_[-1]["loss"] < reg.history_[0]["loss"]
 
 
@@ -133,8 +133,8 @@ def test_heldin_images_are_unseen_training_cells_and_modularity_keys():
     heldin_flat = space.flat_index(data.heldin_classes)
     assert data.split.train_mask[heldin_flat].all() and not set(train_flat) & set(heldin_flat)
     perfect = score_split(data.test_targets.astype(np.float64), data, data.heldin_targets.astype(np.float64))
-    for key in ("rsquared", "rsquared_heldin", "rsquared_ood_factor", "rsquared_other_factors", "rsquared_other_factors_heldin"):
-        assert perfect[key] == pytest.approx(1.0)
+    for key in ("r2", "r2_heldin", "r2_ood_factor", "r2_other_factors", "r2_other_factors_heldin"):
+        assert perfect[key] == pytest.approx(100.0)
     # a model that predicts the OOD factors at the edge of the training range: only the OOD factor collapses
     clipped = data.test_targets.astype(np.float64).copy()
     ood = data.split.out_of_distribution(data.test_classes)
@@ -143,15 +143,15 @@ def test_heldin_images_are_unseen_training_cells_and_modularity_keys():
             edge = (min(data.split.held_out_values[name]) - 1) / (space.sizes[k] - 1)
             clipped[ood[:, k], k] = edge
     scores = score_split(clipped, data, data.heldin_targets.astype(np.float64))
-    assert scores["rsquared_other_factors"] == pytest.approx(1.0) and scores["rsquared_ood_factor"] < 0.9
+    assert scores["r2_other_factors"] == pytest.approx(100.0) and scores["r2_ood_factor"] < 90
     # the single-OOD matrix: on the images where only factor k is out of distribution, k collapses, the rest do not
     for k, name in enumerate(space.metric_names):
-        key = f"rsquared_only_{name}_ood_{name}"
+        key = f"r2_only_{name}_ood_{name}"
         if key in scores:
-            assert scores[key] < 0.9
-            others = [scores[f"rsquared_only_{name}_ood_{other}"] for other in space.metric_names if other != name]
-            assert others == pytest.approx([1.0] * len(others))
-    assert any(key.startswith("rsquared_only_") for key in scores)
+            assert scores[key] < 90
+            others = [scores[f"r2_only_{name}_ood_{other}"] for other in space.metric_names if other != name]
+            assert others == pytest.approx([100.0] * len(others))
+    assert any(key.startswith("r2_only_") for key in scores)
 
 
 def test_mlp_readout_reads_a_non_linear_code_that_a_linear_readout_cannot():

@@ -6,12 +6,12 @@ R² score. It also reads the official Zenodo split files for users who have them
 (:func:`load_official_split`). It is the evaluation protocol, not an estimator: any model can be scored
 with it, and the benchmark's own families are :class:`~iclr22.idgbench.estimator.FactorRegressor`.
 
-Scores per split (all R² use the full-grid variance, Sec. 3 of the paper):
+Scores per split (all R² in %, with the full-grid variance, Sec. 3 of the paper):
 
-* ``rsquared`` — mean over factors (the leaderboard number), ``rsquared_<factor>`` per factor;
+* ``r2`` — mean over factors (the leaderboard number), ``r2_<factor>`` per factor;
 * for interpolation and extrapolation, the *modularity* read-out: over test images where exactly one
-  factor takes a held-out value, ``rsquared_ood_factor`` is the R² of that factor and
-  ``rsquared_other_factors`` the mean R² of all other factors (paper: "models are quite modular").
+  factor takes a held-out value, ``r2_ood_factor`` is the R² of that factor and
+  ``r2_other_factors`` the mean R² of all other factors (paper: "models are quite modular").
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from iclr22.idgbench.metrics import r_squared, score_predictions
 from iclr22.idgbench.synthetic import DSPRITES, ColourShapesRenderer, DSpritesArchiveImages, DSpritesRenderer, FactorSpace, ImageSource
 from iclr22.idgbench.splits import COMPOSITION_TEST_FRACTION, SPLIT_KINDS, SPLIT_RULES, Split, make_split, split_from_labels
 
-__all__ = ["SplitData", "Benchmark", "score_split", "load_official_split", "OfficialSplit", "OFFICIAL_SPACES"]
+__all__ = ["SplitData", "Benchmark", "score_split", "score_shift", "load_official_split", "OfficialSplit", "OFFICIAL_SPACES"]
 
 #: Factor grids of the official split files (``load_dataset.py``).
 OFFICIAL_SPACES = {
@@ -72,12 +72,8 @@ class SplitData:
         return None if self.heldin_classes is None else self.split.space.normalize(self.heldin_classes)
 
 
-def _per_factor_r2(predictions: np.ndarray, targets: np.ndarray, space: FactorSpace) -> np.ndarray:
-    return 1.0 - np.mean((predictions - targets) ** 2, axis=0) / space.variance
-
-
 def score_split(predictions: np.ndarray, data: SplitData, heldin_predictions: np.ndarray | None = None) -> dict[str, float]:
-    """Official scores on the test images, plus the modularity read-out and the held-in reference.
+    """Official scores on the test images, plus the modularity read-out and the held-in reference (R² in %).
 
     Args:
         predictions: ``[N_test, K]`` predictions for ``data.test_images``.
@@ -85,34 +81,59 @@ def score_split(predictions: np.ndarray, data: SplitData, heldin_predictions: np
         heldin_predictions: ``[N_heldin, K]`` predictions for ``data.heldin_images`` (optional).
 
     Returns:
-        :func:`score_predictions` keys; ``rsquared_heldin`` (mean R² on unseen training cells) when held-in
-        predictions are given; for interpolation / extrapolation, over the test images where exactly one
-        factor is out of distribution, ``rsquared_ood_factor`` (that factor's R²) and
-        ``rsquared_other_factors`` (mean R² of the other factors), and per such factor ``k`` every factor's R²
-        on the images where only ``k`` is out of distribution (``rsquared_only_<k>_ood_<factor>``), with
-        ``..._heldin`` versions of the two means giving the
-        same factors' R² on the held-in images — a model is modular when ``other_factors`` stays close to
-        ``other_factors_heldin`` while ``ood_factor`` falls far below ``ood_factor_heldin``.
+        :func:`score_shift` of the predictions, with the split's out-of-distribution factors.
     """
-    space = data.split.space
-    targets = data.test_targets
+    heldin_targets = data.heldin_targets if heldin_predictions is not None else None
+    ood = data.split.out_of_distribution(data.test_classes)
+    return score_shift(predictions, data.test_targets, data.split.space, ood, heldin_predictions, heldin_targets)
+
+
+def score_shift(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    space: FactorSpace,
+    ood: np.ndarray | None = None,
+    heldin_predictions: np.ndarray | None = None,
+    heldin_targets: np.ndarray | None = None,
+) -> dict[str, float]:
+    """The scores of :func:`score_split` from plain arrays (any split, e.g. one of a user's own images).
+
+    Args:
+        predictions: ``[N, K]`` predicted normalised factors of the test images.
+        targets: ``[N, K]`` their true normalised factors.
+        space: The factor grid (names; the full-grid variance is the R² denominator).
+        ood: bool ``[N, K]``: which factor of each test image takes a value held out on its own (None: none).
+        heldin_predictions: ``[M, K]`` predictions for unseen in-distribution images (optional).
+        heldin_targets: ``[M, K]`` their normalised factors.
+
+    Returns:
+        :func:`score_predictions` keys; ``r2_heldin`` (mean R² on the held-in images) and ``r2_heldin_<factor>``
+        when held-in predictions are given; over the test images where exactly one factor is out of distribution,
+        ``r2_ood_factor`` (that factor's R²) and ``r2_other_factors`` (mean R² of the other factors), and per
+        such factor ``k`` every factor's R² on the images where only ``k`` is out of distribution
+        (``r2_only_<k>_ood_<factor>``), with ``..._heldin`` versions of the two means giving the same factors'
+        R² on the held-in images — a model is modular when ``other_factors`` stays close to
+        ``other_factors_heldin`` while ``ood_factor`` falls far below ``ood_factor_heldin``. All R² in %.
+    """
     scores = score_predictions(predictions, targets, space)
     heldin_r2 = None
-    if heldin_predictions is not None and data.heldin_classes is not None:
-        heldin_r2 = r_squared(heldin_predictions, data.heldin_targets, space)
-        scores["rsquared_heldin"] = float(heldin_r2.mean())
-    ood = data.split.out_of_distribution(data.test_classes)
+    if heldin_predictions is not None and heldin_targets is not None:
+        heldin_r2 = r_squared(heldin_predictions, heldin_targets, space)
+        scores["r2_heldin"] = float(heldin_r2.mean())
+        for name, value in zip(space.metric_names, heldin_r2):
+            scores[f"r2_heldin_{name}"] = float(value)
+    ood = np.zeros(np.shape(targets), dtype=bool) if ood is None else np.asarray(ood, dtype=bool)
     single = ood.sum(axis=1) == 1
     readout: dict[str, list[float]] = {"ood_factor": [], "other_factors": [], "ood_factor_heldin": [], "other_factors_heldin": []}
     for k in range(space.num_factors):
         rows = single & ood[:, k]
         if rows.sum() < 2:
             continue
-        per_factor = _per_factor_r2(predictions[rows], targets[rows], space)
+        per_factor = r_squared(predictions[rows], targets[rows], space)
         # which factor collapses when factor k alone is out of distribution: every factor's R² on those images
         name = space.metric_names[k]
         for j, other in enumerate(space.metric_names):
-            scores[f"rsquared_only_{name}_ood_{other}"] = float(per_factor[j])
+            scores[f"r2_only_{name}_ood_{other}"] = float(per_factor[j])
         readout["ood_factor"].append(per_factor[k])
         readout["other_factors"].append(np.delete(per_factor, k).mean())
         if heldin_r2 is not None:
@@ -120,7 +141,7 @@ def score_split(predictions: np.ndarray, data: SplitData, heldin_predictions: np
             readout["other_factors_heldin"].append(np.delete(heldin_r2, k).mean())
     for key, values in readout.items():
         if values:
-            scores[f"rsquared_{key}"] = float(np.mean(values))
+            scores[f"r2_{key}"] = float(np.mean(values))
     return scores
 
 
@@ -151,7 +172,7 @@ class Benchmark:
         >>> bench = Benchmark("dsprites", num_train=20000, num_test=5000)
         >>> data = bench.data("extrapolation")
         >>> model = my_training(data.train_images, data.train_targets)   # any torch module
-        >>> bench.score(model, "extrapolation")["rsquared"]
+        >>> bench.score(model, "extrapolation")["r2"]   # in %
     """
 
     def __init__(

@@ -202,6 +202,16 @@ class FactorRegressor(RegressorMixin, Estimator):
         X = check_array(X, "X", ndim=(3, 4), dtype=None)
         return predict(self.model_, X)
 
+    def score(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        """scikit-learn's regressor score, kept for its tools (``cross_val_score``, grid search): a fraction
+        whose denominator is the variance of ``y`` itself, averaged over factors.
+
+        It is *not* the benchmark's R² (in %, over the full grid's variance, so comparable across splits):
+        score with :meth:`Benchmark.score <iclr22.idgbench.benchmark.Benchmark.score>`,
+        :func:`~iclr22.idgbench.metrics.r_squared` or ``iclr22 idgbench evaluate`` for that.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     # -- persistence -----------------------------------------------------------------------------------
     def _fitted_state(self) -> dict[str, Any]:
         return {
@@ -264,10 +274,10 @@ def benchmark_family(
         params: More :class:`FactorRegressor` parameters (``epochs``, ``lr``, ``device``, ...).
 
     Returns:
-        ``{split: scores}`` (``rsquared``, ``rsquared_<factor>``, the modularity read-out, ...).
+        ``{split: scores}`` (R² in %: ``r2``, ``r2_<factor>``, the modularity read-out, ...).
 
     Example:
-        >>> benchmark_family("mlp", splits=["random", "extrapolation"], num_train=2000, epochs=2)["extrapolation"]["rsquared"]
+        >>> benchmark_family("mlp", splits=["random", "extrapolation"], num_train=2000, epochs=2)["extrapolation"]["r2"]
     """
     bench = Benchmark(source, splits=splits, num_train=num_train, num_test=num_test, num_heldin=num_heldin, seed=seed)
     template = FactorRegressor(family, seed=seed, **params)

@@ -5,6 +5,10 @@ and ``Var_k`` is the variance of factor ``k`` over the *full Cartesian grid* —
 ``sklearn.metrics.r2_score`` would use. A test set covering only part of a factor's range can thus give a
 negative R², and scores on different splits are comparable. This matches the official ``RSquared`` of
 ``evaluate_model.py``.
+
+**Unit: R² is in percent everywhere in this package** (the API, ``iclr22 run`` reports, the verbs' CSVs), the
+unit of the paper's leaderboard ("PCL 66.7 %"); the official evaluator returns the same number as a fraction
+(``RSquared`` = ``r_squared`` / 100). Keys are ``r2``, ``r2_<factor>``; ``mse`` stays in squared normalised units.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ def _check_pair(predictions: np.ndarray, targets: np.ndarray, space: FactorSpace
 
 
 def r_squared(predictions: np.ndarray, targets: np.ndarray, space: FactorSpace) -> np.ndarray:
-    """Per-factor ``R²_k = 1 − mean((ŷ_k − y_k)²) / Var_grid(y_k)`` (the paper's score, Sec. 3).
+    """Per-factor ``R²_k = 100 · (1 − mean((ŷ_k − y_k)²) / Var_grid(y_k))`` in % (the paper's score, Sec. 3).
 
     Args:
         predictions: ``[N, K]`` predicted normalised factors.
@@ -46,21 +50,21 @@ def r_squared(predictions: np.ndarray, targets: np.ndarray, space: FactorSpace) 
         space: The factor grid; its full-grid variance is the denominator.
 
     Returns:
-        float64 ``[K]``.
+        float64 ``[K]`` in % (100: perfect; 0: the grid mean's score; below 0: worse than the grid mean).
     """
     predictions, targets = _check_pair(predictions, targets, space)
     mse = np.mean((predictions - targets) ** 2, axis=0)
-    return 1.0 - mse / space.variance
+    return 100.0 * (1.0 - mse / space.variance)
 
 
 def score_predictions(predictions: np.ndarray, targets: np.ndarray, space: FactorSpace) -> dict[str, float]:
-    """The official score dict: ``rsquared`` (mean over factors), ``mse``, ``rsquared_<factor>``, ``mse_<factor>``."""
+    """The official score dict, R² in %: ``r2`` (mean over factors), ``mse``, ``r2_<factor>``, ``mse_<factor>``."""
     predictions, targets = _check_pair(predictions, targets, space)
     per_factor = r_squared(predictions, targets, space)
     mse = np.mean((predictions - targets) ** 2, axis=0)
-    scores = {"rsquared": float(per_factor.mean()), "mse": float(mse.mean())}
+    scores = {"r2": float(per_factor.mean()), "mse": float(mse.mean())}
     for name, r2, err in zip(space.metric_names, per_factor, mse):
-        scores[f"rsquared_{name}"] = float(r2)
+        scores[f"r2_{name}"] = float(r2)
         scores[f"mse_{name}"] = float(err)
     return scores
 
