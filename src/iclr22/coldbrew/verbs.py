@@ -295,6 +295,7 @@ writes: --out CSV        row (or your --id-column), predicted_label (the class n
 """
 
 VERBS = (
-    Verb("fit", "train Cold Brew on your graph (nodes.jsonl + edges.tsv, or Planetoid) and save the model", _add_fit, _fit, _FIT_DESCRIPTION),
+    Verb("fit", "train Cold Brew on your graph (nodes.jsonl + edges.tsv, or Planetoid) and save the model", _add_fit, _fit, _FIT_DESCRIPTION,
+         estimator="iclr22.coldbrew.estimator:ColdBrew"),
     Verb("predict", "label new or isolated nodes from their features alone (predictions.csv)", _add_predict, _predict, _PREDICT_DESCRIPTION),
 )

@@ -288,6 +288,7 @@ writes into --out DIR:
 
 VERBS = (
     Verb("find-issues", "rank your samples by the dataset derivative: likely label issues first (label_issues.csv)",
-         _add_find_issues, _find_issues, _OUTPUTS_FIND),
-    Verb("reweight", "DIVA Reweight of your samples (weights.csv) and the refit model", _add_common, _reweight, _OUTPUTS_REWEIGHT),
+         _add_find_issues, _find_issues, _OUTPUTS_FIND, estimator="iclr22.diva.estimator:DIVA", defaults={"steps": 0}),
+    Verb("reweight", "DIVA Reweight of your samples (weights.csv) and the refit model", _add_common, _reweight, _OUTPUTS_REWEIGHT,
+         estimator="iclr22.diva.estimator:DIVA"),
 )

@@ -245,6 +245,7 @@ writes:
 """
 
 VERBS = (
-    Verb("fit", "adapt GRDA to your domains and their graph, save the model (MODEL/, summary.md)", _add_fit, _fit, _FIT_DESCRIPTION),
+    Verb("fit", "adapt GRDA to your domains and their graph, save the model (MODEL/, summary.md)", _add_fit, _fit, _FIT_DESCRIPTION,
+         estimator="iclr22.grda.estimator:GRDA", defaults=FIT_DEFAULTS),
     Verb("predict", "predict with a saved GRDA for any domain of its graph (predictions.csv)", _add_predict, _predict, _PREDICT_DESCRIPTION),
 )

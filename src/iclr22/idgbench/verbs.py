@@ -443,7 +443,8 @@ writes:
 
 VERBS = (
     Verb("evaluate", "the benchmark on your images: four splits, R² per split and factor (scores.csv, summary.md, models/)",
-         _add_evaluate, _evaluate, _EVALUATE_DESCRIPTION),
-    Verb("fit", "train a factor regressor on your images and save it (MODEL/, summary.md)", _add_fit, _fit, _FIT_DESCRIPTION),
+         _add_evaluate, _evaluate, _EVALUATE_DESCRIPTION, estimator="iclr22.idgbench.estimator:FactorRegressor"),
+    Verb("fit", "train a factor regressor on your images and save it (MODEL/, summary.md)", _add_fit, _fit, _FIT_DESCRIPTION,
+         estimator="iclr22.idgbench.estimator:FactorRegressor"),
     Verb("predict", "predict the factors of new images with a saved regressor (predictions.csv)", _add_predict, _predict, _PREDICT_DESCRIPTION),
 )
