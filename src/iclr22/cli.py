@@ -13,10 +13,12 @@ with code 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
@@ -309,8 +311,31 @@ def _split_method_call(argv: list[str]) -> tuple[bool, str | None, list[str]]:
     return (debug, rest[0], rest[1:]) if rest[0] in available_methods() else (debug, None, rest)
 
 
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """A ``UserWarning`` the toolkit raises (data that make a method meaningless) prints as one line on stderr,
+    ``iclr22: warning: ...``; warnings from other packages keep Python's format."""
+    package = str(Path(__file__).resolve().parent)
+    with warnings.catch_warnings():
+        original = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+            if issubclass(category, UserWarning) and str(Path(filename).resolve()).startswith(package):
+                print(f"iclr22: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``iclr22`` console script; returns the exit code."""
+    with _one_line_warnings():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug, method, rest = _split_method_call(argv)
     from iclr22.core.errors import Iclr22Error
