@@ -169,14 +169,6 @@ def check_context_types(scenes: Sequence[TrajectoryTable], context_types: Iterab
     return wanted
 
 
-def _context_agents(table: TrajectoryTable, wanted: list[str]) -> np.ndarray:
-    """Sorted ids of ``table``'s agents whose type is one of ``wanted``, ignoring case."""
-    if table.agent_type is None or not wanted:
-        return np.zeros(0, dtype=np.int64)
-    lowered = np.char.lower(table.agent_type.astype(str))
-    return np.unique(table.agent_id[np.isin(lowered, [t.lower() for t in wanted])])
-
-
 def build_samples(
     scenes: Sequence[TrajectoryTable],
     obs_len: int = 8,
@@ -229,7 +221,7 @@ def build_samples(
         run[0] = present[0]
         for f in range(1, num_frames):
             run[f] = np.where(present[f], run[f - 1] + 1, 0)
-        is_target_agent = ~np.isin(agent_ids, _context_agents(table, context_types))
+        is_target_agent = ~np.isin(agent_ids, table.agents_of_type(context_types))
         for t in range(obs_len - 1, num_frames - pred_len, stride):
             end = t + pred_len
             targets = np.flatnonzero((run[end] >= window) & is_target_agent)
