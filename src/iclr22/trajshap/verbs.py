@@ -152,8 +152,10 @@ def _warn(batch, tables: list, sample: SampleOptions, notes: list[str]) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- fit
-def _train(root: Path, args: argparse.Namespace, out: Path, notes: list[str]) -> tuple[Any, SampleOptions, list[str]]:
-    """Fit the predictor and the explainer on ``root/train`` and save them into ``out``; summary lines back."""
+def _train(root: Path, args: argparse.Namespace, out: Path, notes: list[str] | None) -> tuple[Any, SampleOptions, list[str]]:
+    """Fit the predictor and the explainer on ``root/train`` and save them into ``out``; summary lines back.
+    A near-empty neighbourhood of the training samples is a warning added to ``notes`` (``None``: not checked,
+    ``explain`` warns about the samples it explains instead)."""
     from iclr22.trajshap.scenes import build_samples, hold_out
 
     sample_given, predictor_settings, shapley_settings = _settings(args)
@@ -167,7 +169,8 @@ def _train(root: Path, args: argparse.Namespace, out: Path, notes: list[str]) ->
     held_out = val is None or len(val) == 0
     if held_out:
         train, val = hold_out(train, args.seed)
-    _warn(train, train_tables, sample, notes)
+    if notes is not None:
+        _warn(train, train_tables, sample, notes)
     if shapley_settings.get("random_agent", True) and not bool((train.neighbour_mask > 0).any()):
         raise DataError(f"{root / 'train'}: no training sample has a neighbour within radius={sample.radius:g}, so there is no "
                         "trajectory to draw the random agent from; raise radius (--set radius=R, in your files' unit) or set random_agent=false")
@@ -263,7 +266,7 @@ def _explain(args: argparse.Namespace) -> int:
         tables = read_scenes(root, "test") if (root / "test").is_dir() else read_scenes(root, None)
         fitted_lines = [f"- model: {args.model} (trained earlier)"]
     else:
-        explainer, sample, fitted_lines = _train(root, args, out / "model", notes)
+        explainer, sample, fitted_lines = _train(root, args, out / "model", None)
         tables = read_scenes(root, "test")
         fitted_lines = [f"- model: trained here, saved in {out / 'model'}", *fitted_lines]
     if args.max_samples < 0:
@@ -277,7 +280,8 @@ def _explain(args: argparse.Namespace) -> int:
     with_nb, without_nb = predictor.evaluate(batch), predictor.evaluate(batch, without_neighbours=True)
     files = _write_tables(out, root.parent if root.is_file() else root, tables, batch, attributions)
     lines = _explain_summary(args, explainer, sample, tables, batch, attributions, with_nb, without_nb, files)
-    write_summary(out / "summary.md", "trajshap attributions", [*notes, *([""] if notes else []), *fitted_lines, *lines])
+    write_summary(out / "summary.md", "trajshap attributions",
+                  [*notes, *([""] if notes else []), "## Model", "", *fitted_lines, "", "## Explained samples", "", *lines])
     if not args.quiet:
         print(f"explained {len(batch)} samples of {len(tables)} files; wrote {', '.join(str(out / f) for f in files)} and {out / 'summary.md'}")
     return 0
