@@ -14,12 +14,12 @@ meaningless, e.g. a class with one sample) prints one line, ``iclr22: warning: .
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
@@ -312,19 +312,19 @@ def _split_method_call(argv: list[str]) -> tuple[bool, str | None, list[str]]:
     return (debug, rest[0], rest[1:]) if rest[0] in available_methods() else (debug, None, rest)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _one_line_warnings() -> Iterator[None]:
-    """Show the toolkit's own warnings as one line on stderr, as the errors are (Python's default is two lines
-    naming the source file); warnings from other packages keep their usual form."""
+    """A ``UserWarning`` the toolkit raises (data that make a method meaningless) prints as one line on stderr,
+    ``iclr22: warning: ...``; warnings from other packages keep Python's format."""
     package = str(Path(__file__).resolve().parent)
-    with warnings.catch_warnings():  # restores the previous hook on exit (the CLI runs inside tests too)
-        default = warnings.showwarning
+    with warnings.catch_warnings():
+        original = warnings.showwarning
 
-        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
-            if str(Path(filename).resolve()).startswith(package):
+        def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+            if issubclass(category, UserWarning) and str(Path(filename).resolve()).startswith(package):
                 print(f"iclr22: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
             else:
-                default(message, category, filename, lineno, file, line)
+                original(message, category, filename, lineno, file, line)
 
         warnings.showwarning = show
         yield
@@ -336,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug, method, rest = _split_method_call(argv)
     from iclr22.core.errors import Iclr22Error

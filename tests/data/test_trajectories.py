@@ -175,7 +175,7 @@ def test_agents_of_type_picks_context_agents(tmp_path):
     path = tmp_path / "game.txt"
     path.write_text("0 1 0 0 PLAYER\n0 7 1 1 BALL\n10 1 1 0 PLAYER\n10 7 2 2 BALL\n")
     table = read_trajectory_file(path)
-    assert table.agents_of_type(["BALL"]).tolist() == [7]
+    assert table.agents_of_type(["BALL"]).tolist() == [7] and table.agents_of_type(["ball"]).tolist() == [7]  # ignoring case
     assert table.agents_of_type([]).tolist() == [] and table.agents_of_type(["CAR"]).tolist() == []
     assert table.line.tolist() == [1, 2, 3, 4]
     path.write_text("0 1 0 0\n10 1 1 0\n")  # no type column: no agent is a context agent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from iclr22.cli import main
@@ -31,17 +32,18 @@ def test_quick_run_writes_valid_metrics_and_figures(tmp_path):
     assert (out / "attribution_bars.png").stat().st_size > 1000
 
 
-def test_trajfiles_dataset_with_context_types(tmp_path):
+def test_trajfiles_dataset_with_context_types(tmp_path, capsys):
     for part, seed, count in (("train", 0, 3), ("test", 1, 1)):
         for i, scene in enumerate(simulate_scenes(count, "alone", seed=seed, num_frames=24)):
+            scene.agent_type = np.where(scene.agent_id == 0, "BALL", "PED")
             write_scene(scene, tmp_path / "data" / part / f"s{i}.txt")
     out = tmp_path / "run"
-    code = main(
-        ["run", "trajshap", "--dataset", "trajfiles", "--data-dir", str(tmp_path / "data"), "--out", str(out), "--quick",
-         "--set", "models=cv", "--set", "context_types=BALL"]
-    )
-    assert code == 0
+    args = ["run", "trajshap", "--dataset", "trajfiles", "--data-dir", str(tmp_path / "data"), "--out", str(out), "--quick", "--set", "models=cv"]
+    assert main([*args, "--set", "context_types=ball"]) == 0  # matched ignoring case
     assert set(read_metrics(out / "metrics.json")["results"]) == {"cv"}
+    assert "nearly empty neighbourhoods" in capsys.readouterr().err  # the alone regime: 0.33 neighbours per sample
+    assert main([*args, "--set", "context_types=BAL"]) == 2  # a name that matches nothing: the files' types are listed
+    assert "their types: BALL, PED" in _one_line_error(capsys)
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, capsys):

@@ -86,3 +86,30 @@ def test_ethucy_leave_one_scene_out(shared_data):
     test = build_samples(load_ethucy(shared_data / "trajectories" / "ethucy", "eth").test)
     assert len(test) == 364 and torch.all(test.past[:, -1] == 0)
     assert test.scene_names[0].endswith("all_data/biwi_eth.txt")
+
+
+def test_samples_keep_file_frames_agent_ids_and_neighbour_ids(tmp_path):
+    rows = []
+    for f in range(22):  # agents 7 and 8 walk 1 m apart, 5 (a ball) 1 m on the other side, frames step by 10 from 100
+        rows += [f"{100 + f * 10} 7 {0.5 * f} 0.0 PED", f"{100 + f * 10} 8 {0.5 * f} 1.0 PED", f"{100 + f * 10} 5 {0.5 * f} -1.5 Ball"]
+    table = read_trajectory_file(_write(tmp_path, "\n".join(rows) + "\n"))
+    batch = build_samples([table], obs_len=8, pred_len=12, radius=3.0, context_types=["BALL"])  # matched ignoring case
+    assert sorted(set(batch.agent.tolist())) == [7, 8]  # the ball is never a target
+    assert batch.frame.tolist()[:2] == [170, 170] and batch.frame.max() == 190  # the file's frame numbers
+    first = int(np.flatnonzero(batch.agent.numpy() == 7)[0])
+    assert batch.neighbour_ids[first].tolist() == [8, 5]  # nearest first, ids of the file
+    assert batch.index([first]).neighbour_ids.tolist() == [[8, 5]]
+    assert batch.without_neighbours().neighbour_ids.shape == (len(batch), 0)
+    with pytest.raises(DataError, match="their types: Ball, PED"):
+        build_samples([table], context_types=["ballz"])
+
+
+def test_neighbourhood_warning_gives_mean_radius_and_radii_to_try(tmp_path):
+    from iclr22.trajshap.scenes import neighbourhood_warning
+
+    rows = [f"{f} {a} {0.1 * f} {4.0 * a} " for f in range(20) for a in range(3)]  # agents 4 units apart
+    table = read_trajectory_file(_write(tmp_path, "\n".join(rows) + "\n"))
+    batch = build_samples([table], radius=3.0)
+    text = neighbourhood_warning(batch, 3.0, [table])
+    assert "0.00 neighbours per sample on average within radius=3" in text and "needs radius 4" in text
+    assert neighbourhood_warning(build_samples([table], radius=5.0), 5.0, [table]) is None  # 1.33 neighbours

@@ -264,18 +264,19 @@ def write_report(
     """
     path = Path(path)
     runs = metrics["runs"]
+    has_paper = any((metrics.get("paper") or {}).values())
     lines = [
         f"# {metrics['method']} on {metrics['dataset']}",
         "",
         f"seed {metrics['seed']}, {runs} run{'s' if runs > 1 else ''}"
         + (" (mean ± std over seeds)" if runs > 1 else "")
-        + ((", **quick mode** (shrunk for a smoke test" + ("; not comparable with the paper)" if any((metrics.get("paper") or {}).values()) else ")")) if metrics["quick"] else "")
+        # a run without the paper's numbers (a user's files) has nothing of the paper to compare with
+        + (f", **quick mode** (shrunk for a smoke test{'; not comparable with the paper' if has_paper else ''})" if metrics["quick"] else "")
         + f", {metrics['wall_seconds']:.1f} s wall time.",
         "",
     ]
     if command:
         lines += ["```", command, "```", ""]
-    has_paper = any((metrics.get("paper") or {}).values())
     reading = "`ours ± std (paper)`" if has_paper else ("`mean ± std over seeds`" if runs > 1 else "this run's values")
     lines += ["## Results", "", f"Cells read {reading}; — where a value does not exist.", ""]
     lines += [markdown_table(metrics["results"], metrics.get("paper")), ""]

@@ -102,14 +102,16 @@ class TrajectoryTable:
         return f"{self.source}: data row {row + 1}"
 
     def agents_of_type(self, types: Iterable[str]) -> np.ndarray:
-        """Sorted ids of the agents whose type (5th column) is one of ``types``; none for a 4-column file.
+        """Sorted ids of the agents whose type (5th column) is one of ``types``, ignoring case; none for a
+        4-column file.
 
-        Used for context agents (a ball, a car) that may be neighbours but are never prediction targets.
+        Used for context agents (a ball, a car) that may be neighbours but are never prediction targets. Case is
+        ignored because a type column holds labels: ``ball`` and ``BALL`` in one data set are a typo, not two kinds.
         """
-        wanted = [str(t) for t in types]
+        wanted = [str(t).lower() for t in types]
         if self.agent_type is None or not wanted:
             return np.zeros(0, dtype=np.int64)
-        return np.unique(self.agent_id[np.isin(self.agent_type, wanted)])
+        return np.unique(self.agent_id[np.isin(np.char.lower(self.agent_type.astype(str)), wanted)])
 
 
 @dataclass

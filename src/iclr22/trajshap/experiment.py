@@ -18,6 +18,7 @@ data (one per simulator regime); the rows of the regimes after the social one ar
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from iclr22.core.options import options_of
 from iclr22.core.results import new_figure, save_figure
 from iclr22.data.trajectories import load_ethucy, load_trajectory_folder
 from iclr22.trajshap.estimator import ARCHITECTURES, Architecture, Attributions, TrajectoryPredictor, TrajectoryShapley
-from iclr22.trajshap.scenes import SceneBatch, build_samples
+from iclr22.trajshap.scenes import SceneBatch, build_samples, hold_out, neighbourhood_warning
 from iclr22.trajshap.synthetic import Regime, simulate_scenes
 
 #: Paper, Table 1 (second-hand, see docs/methods/trajshap.md): Trajectron++ on ETH-UCY, best-of-20, metres.
@@ -116,8 +117,9 @@ def check(ctx: RunContext, options: dict[str, Any]) -> None:
                 raise ConfigError(f"option '{name}' must be at least 1, got {options[name]}")
 
 
-def _splits(ctx: RunContext, options: dict[str, Any]) -> list[tuple[str, str, SceneBatch, SceneBatch | None, SceneBatch]]:
-    """``(label, suffix, train, val, test)``: one split per simulator regime, one for real data."""
+def _splits(ctx: RunContext, options: dict[str, Any]) -> list[tuple[str, str, SceneBatch, SceneBatch | None, SceneBatch, str | None]]:
+    """``(label, suffix, train, val, test, warning)``: one split per simulator regime, one for real data; ``warning``
+    about the test samples' neighbourhood, or ``None``."""
     cut = dict(obs_len=options["obs_len"], pred_len=options["pred_len"], radius=options["radius"], max_neighbours=options["max_neighbours"])
     if ctx.dataset == "sim":
         splits = []
@@ -125,7 +127,8 @@ def _splits(ctx: RunContext, options: dict[str, Any]) -> list[tuple[str, str, Sc
             base = 1000 * ctx.seed + 10 * k
             make = lambda n, off: build_samples(simulate_scenes(n, regime, seed=base + off, num_frames=options["sim_frames"]), **cut)  # noqa: E731
             suffix = "" if regime == "social" else f"_{regime}"
-            splits.append((regime, suffix, make(options["sim_train_scenes"], 1), make(options["sim_val_scenes"], 2), make(options["sim_test_scenes"], 3)))
+            # no neighbourhood warning: the alone regime is sparse on purpose (its walkers ignore each other)
+            splits.append((regime, suffix, make(options["sim_train_scenes"], 1), make(options["sim_val_scenes"], 2), make(options["sim_test_scenes"], 3), None))
         return splits
     root = ctx.require_data_dir("ETH/UCY all_data/ train/ val/" if ctx.dataset == "ethucy" else "train/*.txt and test/*.txt")
     if ctx.dataset == "ethucy":
@@ -139,10 +142,10 @@ def _splits(ctx: RunContext, options: dict[str, Any]) -> list[tuple[str, str, Sc
     test = build_samples(scenes.test, **cut)
     val = build_samples(scenes.val, **cut, require_samples=False) if scenes.val else None
     if val is None or len(val) == 0:  # hold out a tenth of the training samples
-        order = np.random.default_rng(ctx.seed).permutation(len(train))
-        held = max(1, len(train) // 10)
-        val, train = train.index(order[:held]), train.index(order[held:])
-    return [(ctx.dataset, "", train, val, test)]
+        train, val = hold_out(train, ctx.seed)
+    # on the user's files a nearly empty neighbourhood is most often a radius in the wrong unit
+    warning = neighbourhood_warning(test, options["radius"], scenes.test) if ctx.dataset == "trajfiles" else None
+    return [(ctx.dataset, "", train, val, test, warning)]
 
 
 def _subsample(batch: SceneBatch, limit: int, seed: int) -> SceneBatch:
@@ -154,7 +157,7 @@ def _subsample(batch: SceneBatch, limit: int, seed: int) -> SceneBatch:
 def load_data(ctx: RunContext, options: dict[str, Any]) -> Data:
     """The splits of one seed, the training samples subsampled and the explained test samples drawn."""
     splits, notes = [], []
-    for label, suffix, train, val, test in _splits(ctx, options):
+    for label, suffix, train, val, test, warning in _splits(ctx, options):
         train = _subsample(train, options["max_train_samples"], ctx.seed)
         explained = _subsample(test, options["shapley_samples"], ctx.seed + 1)
         notes.append(
@@ -162,6 +165,9 @@ def load_data(ctx: RunContext, options: dict[str, Any]) -> Data:
             f"(mean {float(test.num_neighbours.float().mean()):.2f} neighbours within radius {options['radius']:g}); "
             f"attributions on {len(explained)} test samples."
         )
+        if warning is not None:
+            notes.append(f"**Warning:** {warning}.")
+            warnings.warn(warning, UserWarning, stacklevel=1)
         splits.append(Split(label, suffix, train, val, test, explained))
     return Data(splits, notes)
 
@@ -226,10 +232,15 @@ def report(ctx: RunContext, options: dict[str, Any], data: Data, results: dict[s
     metric_name = {"ade": "minADE", "fde": "minFDE", "nll": "NLL"}[options["metric"]]
     if options["metric"] == "nll" and "cv" in options["models"]:
         notes.append("cv has no likelihood: its attributions use minADE while the other models' use NLL.")
+    coordinates = "your files' coordinate unit" if ctx.dataset == "trajfiles" else "metres"
     notes.append(
-        f"Attribution values are in {metric_name} units ({options['removal']} removal, {options['estimator']} estimator): phi > 0 means the "
-        f"input lowers the error. shap_interaction is the max over a sample's real neighbours (0 without neighbours), "
-        f"banzhaf_* the official code's Bernoulli(1/2) estimator with {options['num_coalitions']} coalitions per player."
+        f"Units: ade, fde and their *_no_neighbours are in {coordinates} (best of {options['modes']} predicted trajectories); "
+        f"nll in nats per predicted step. Every attribution (shap_*, banzhaf_*) is the drop in {metric_name} "
+        f"({'nats per step' if options['metric'] == 'nll' else coordinates}) that the input brings "
+        f"({options['removal']} removal, {options['estimator']} estimator): phi > 0 means the input lowers the error. "
+        f"shap_interaction is the max over a sample's real neighbours (0 without neighbours); banzhaf_* are Banzhaf values "
+        f"from {options['num_coalitions']} random coalitions per player (each other input present with probability 1/2), "
+        f"a second estimator beside the Shapley values."
     )
     figures: list[Path] = []
     if ctx.make_figures:

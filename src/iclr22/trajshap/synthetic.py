@@ -122,10 +122,12 @@ def simulate_scenes(num_scenes: int, regime: Regime, seed: int = 0, **kwargs) ->
 
 
 def write_scene(table: TrajectoryTable, path: str | Path) -> Path:
-    """Write a table as a tab-separated ``frame agent_id x y`` file (the ETH/UCY layout)."""
+    """Write a table as a tab-separated ``frame agent_id x y`` file (the ETH/UCY layout), with a 5th ``type``
+    column when the table has agent types."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     order = np.lexsort((table.agent_id, table.frame))
-    lines = [f"{int(table.frame[i])}\t{int(table.agent_id[i])}\t{table.x[i]:.3f}\t{table.y[i]:.3f}" for i in order]
+    kind = (lambda i: f"\t{table.agent_type[i]}") if table.agent_type is not None else (lambda i: "")  # noqa: E731
+    lines = [f"{int(table.frame[i])}\t{int(table.agent_id[i])}\t{table.x[i]:.3f}\t{table.y[i]:.3f}{kind(i)}" for i in order]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
