@@ -1,7 +1,9 @@
-"""Device choice: CPU by default, CUDA when present and asked for."""
+"""Device choice: CPU by default, CUDA when present and asked for; torch's CPU thread count for a block of work."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from iclr22.core.errors import ConfigError
@@ -9,7 +11,7 @@ from iclr22.core.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["get_device"]
+__all__ = ["get_device", "torch_threads"]
 
 
 def get_device(name: str | None = "auto") -> "torch.device":
@@ -33,3 +35,21 @@ def get_device(name: str | None = "auto") -> "torch.device":
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device '{name}' was asked for but CUDA is not available on this machine")
     return device
+
+
+@contextlib.contextmanager
+def torch_threads(num_threads: int | None) -> Iterator[None]:
+    """Run the block with ``num_threads`` torch intra-op threads, then restore the previous count.
+
+    For small networks (GRDA's MLPs, RIM's GRU) on a shared 2-core machine, one thread measured 10-50x faster
+    than two that wait on each other. ``None`` or 0 leaves the count as it is.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    if num_threads:
+        torch.set_num_threads(int(num_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

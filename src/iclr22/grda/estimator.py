@@ -22,6 +22,7 @@ from torch import Tensor
 
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.estimator import Estimator
+from iclr22.core.device import torch_threads
 from iclr22.core.validation import as_numpy, check_array
 from iclr22.grda.graph import DomainGraphWarning, as_adjacency, graph_warnings
 from iclr22.grda.train import (
@@ -30,7 +31,6 @@ from iclr22.grda.train import (
     build_networks,
     fit_domain_embedding,
     make_optimizers,
-    torch_threads,
     train,
 )
 

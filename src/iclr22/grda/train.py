@@ -23,7 +23,6 @@ CDANN, ADDA and MDD (paper Table 1/2) — each adversary being one small loss fu
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iclr22.core.device import torch_threads
 from iclr22.core.errors import ConfigError
 from iclr22.core.training import fit_epochs
 from iclr22.grda.graph import as_adjacency
@@ -194,17 +194,6 @@ def fit_domain_embedding(
             return net.all_domains().numpy().astype(np.float32)
 
 
-@contextlib.contextmanager
-def torch_threads(num_threads: int | None) -> Iterator[None]:
-    """Run with ``num_threads`` intra-op threads, then restore. GRDA's networks are small: on a shared
-    2-core machine one thread is ~10x faster than two that wait on each other."""
-    previous = torch.get_num_threads()
-    if num_threads:
-        torch.set_num_threads(int(num_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class _ReverseGradient(torch.autograd.Function):

@@ -154,7 +154,7 @@ class RIM(Estimator):
         return self
 
     def _fit_parts(self, *args: Any) -> None:
-        from iclr22.rim.train import torch_threads
+        from iclr22.core.device import torch_threads
 
         with torch_threads(self.num_threads):
             self._fit_parts_unthreaded(*args)

@@ -169,7 +169,7 @@ def _scores(name: str, model: Any, data: RunData, ctx: RunContext) -> np.ndarray
 
 
 def evaluate(name: str, model: Any, data: RunData, ctx: RunContext, options: dict[str, Any]) -> dict[str, float]:
-    from iclr22.rim.train import torch_threads
+    from iclr22.core.device import torch_threads
 
     with torch_threads(options["num_threads"]):  # BPR and the dual's bisections are small torch work too
         return _evaluate(name, model, data, ctx, options)

@@ -13,10 +13,9 @@ The Hawkes and Hawkes–Poisson intensities are in :mod:`iclr22.rim.hawkes`.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,20 +27,9 @@ from iclr22.core import distributed
 from iclr22.core.training import progress
 from iclr22.rim.model import GRUNextItem
 
-__all__ = ["torch_threads", "user_sequences", "train_gru", "gru_log_probs", "decayed_counts", "history_counts", "item_popularity"]
+__all__ = ["user_sequences", "train_gru", "gru_log_probs", "decayed_counts", "history_counts", "item_popularity"]
 
 
-@contextlib.contextmanager
-def torch_threads(num_threads: int | None) -> Iterator[None]:
-    """Run with ``num_threads`` intra-op threads, then restore. RIM's GRU is small: on a shared 2-core machine one
-    thread ran a batch 50x faster than two that wait on each other (0.07 s against 3.2 s, measured here)."""
-    previous = torch.get_num_threads()
-    if num_threads:
-        torch.set_num_threads(int(num_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def user_sequences(user: np.ndarray, item: np.ndarray, timestamp: np.ndarray, n_users: int, max_len: int) -> list[np.ndarray]:
