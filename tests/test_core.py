@@ -281,3 +281,14 @@ def test_progress_in_a_log_is_plain_lines_and_quiet_when_asked(capsys, monkeypat
     monkeypatch.setenv("ICLR22_PROGRESS", "0")
     list(training.progress(range(3), desc="fit"))
     assert capsys.readouterr().err == ""
+
+
+def test_run_experiment_gives_the_next_run_the_process_thread_count_back(monkeypatch):
+    import torch
+
+    import iclr22.core.experiment as experiment
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(experiment, "_run_experiment", lambda *args: torch.set_num_threads(before + 1) or {"ran": True})
+    assert experiment.run_experiment(None) == {"ran": True}  # type: ignore[arg-type]
+    assert torch.get_num_threads() == before
