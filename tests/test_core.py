@@ -283,12 +283,15 @@ def test_progress_in_a_log_is_plain_lines_and_quiet_when_asked(capsys, monkeypat
     assert capsys.readouterr().err == ""
 
 
-def test_run_experiment_gives_the_next_run_the_process_thread_count_back(monkeypatch):
+def test_run_experiment_gives_the_next_run_the_process_thread_count_back(monkeypatch, tmp_path):
+    from iclr22.core.registry import DatasetSpec, MethodSpec
     import torch
 
     import iclr22.core.experiment as experiment
 
     before = torch.get_num_threads()
-    monkeypatch.setattr(experiment, "_run_experiment", lambda *args: torch.set_num_threads(before + 1) or {"ran": True})
-    assert experiment.run_experiment(None) == {"ran": True}  # type: ignore[arg-type]
+    monkeypatch.setattr(experiment, "load_entry", lambda spec: torch.set_num_threads(before + 1) or (_ for _ in ()).throw(RuntimeError("stop")))
+    spec = MethodSpec(name="m", paper="", entry="x:y", datasets=(DatasetSpec("d"),))
+    with pytest.raises(RuntimeError, match="stop"):
+        experiment.run_experiment(spec, out_dir=tmp_path)
     assert torch.get_num_threads() == before

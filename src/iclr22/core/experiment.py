@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+import functools
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from iclr22.core.device import torch_threads
 from iclr22.core.errors import ConfigError, DataError, Iclr22Error
 from iclr22.core.paths import default_data_root, default_runs_root
 from iclr22.core.registry import MethodSpec, load_entry
@@ -333,6 +335,20 @@ def _default_out_dir(method: str, dataset: str) -> Path:
     return default_runs_root() / method / f"{dataset}-{stamp}"
 
 
+def _gives_threads_back(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A method may set torch's CPU thread count for its runs (coldbrew's ``threads`` option): the next method run
+    in the same process (``iclr22 demo``, ``iclr22 reproduce``) must start from the process's own count, or its
+    numbers change."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with torch_threads(None):  # restores the count on the way out
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_gives_threads_back
 def run_experiment(
     spec: MethodSpec,
     dataset: str | None = None,
@@ -353,33 +369,6 @@ def run_experiment(
     Returns:
         The metrics dict that was written (it follows ``metrics_schema.json``).
     """
-    import torch
-
-    # A method may set torch's CPU thread count for its runs (coldbrew's `threads` option): the next method run in
-    # this process (iclr22 demo, iclr22 reproduce) must start from the process's own count, or its numbers change.
-    threads = torch.get_num_threads()
-    try:
-        return _run_experiment(spec, dataset, data_dir, out_dir, seed, runs, quick, overrides, device, data_root, command, echo, verbose)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run_experiment(
-    spec: MethodSpec,
-    dataset: str | None = None,
-    data_dir: str | Path | None = None,
-    out_dir: str | Path | None = None,
-    seed: int = 0,
-    runs: int = 1,
-    quick: bool = False,
-    overrides: Mapping[str, Any] | None = None,
-    device: str = "cpu",
-    data_root: str | Path | None = None,
-    command: str | None = None,
-    echo: bool = True,
-    verbose: bool | None = None,
-) -> dict[str, Any]:
-    """The body of :func:`run_experiment`."""
     if runs < 1:
         raise ConfigError(f"--runs must be at least 1, got {runs}")
     if seed < 0:
