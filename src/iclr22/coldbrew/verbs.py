@@ -266,6 +266,8 @@ def _predict(args: argparse.Namespace) -> int:
     header = [args.id_column or "row", "predicted_label", *(f"p_{name}" for name in names)]
     keys = ids if ids is not None else range(len(predicted))
     write_csv(args.out, header, ([key, names[p], *map(float, row)] for key, p, row in zip(keys, predicted, proba)))
+    if not getattr(args, "quiet", False):
+        print(f"predicted {len(predicted)} nodes from their features alone; wrote {args.out}")
     return 0
 
 
