@@ -18,7 +18,6 @@ import math
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 

@@ -205,7 +205,7 @@ def build_samples(
             scene has ``obs_len + pred_len`` frames.
     """
     window = obs_len + pred_len
-    pasts, futures, nbs, masks, origins, scene_ids, frames = [], [], [], [], [], [], []
+    pasts, futures, nbs, origins, scene_ids, frames = [], [], [], [], [], []
     agents, neighbour_ids = [], []
     context_types = check_context_types(scenes, context_types)
     for scene_index, table in enumerate(scenes):
