@@ -238,17 +238,8 @@ class RIM(Estimator):
         Returns:
             Columns ``user``, ``item``, ``rank`` (1 = best for the user), ``score``, ``intensity``, ``p_item``.
         """
-        from iclr22.rim.matching import dual_allocate, greedy_allocate, top_k_per_row
-
         scores = self.score(users, items)
-        seed = 0 if self.seed is None else self.seed
-        if item_cap is None:
-            assigned = top_k_per_row(scores, k, seed)
-        elif method == "greedy":
-            assigned = greedy_allocate(scores, k, col_cap=item_cap, seed=seed)
-        else:
-            assigned = dual_allocate(scores, k, col_cap=item_cap, seed=seed)
-        return self._rows(scores, assigned, users, items, by_item=False)
+        return self._rows(scores, self._allocate(scores, k, item_cap, method), users, items, by_item=False)
 
     def target(self, items: Any | None = None, per_item: int = 10, users: Any | None = None, user_cap: int | None = None,
                method: Literal["greedy", "dual"] = "greedy") -> dict[str, np.ndarray]:
@@ -258,17 +249,19 @@ class RIM(Estimator):
         Returns:
             Columns ``item``, ``user``, ``rank`` (1 = best user for the item), ``score``, ``intensity``, ``p_item``.
         """
+        scores = self.score(users, items).T
+        return self._rows(scores.T, self._allocate(scores, per_item, user_cap, method).T, users, items, by_item=True)
+
+    def _allocate(self, scores: np.ndarray, per_row: int, col_cap: int | None, method: str) -> np.ndarray:
+        """The 0/1 assignment of ``per_row`` columns to each row of ``scores``: plain top-k, or under a cap on
+        each column by the exact greedy allocation or the online dual (paper page, section 3.4)."""
         from iclr22.rim.matching import dual_allocate, greedy_allocate, top_k_per_row
 
-        scores = self.score(users, items).T
         seed = 0 if self.seed is None else self.seed
-        if user_cap is None:
-            assigned = top_k_per_row(scores, per_item, seed)
-        elif method == "greedy":
-            assigned = greedy_allocate(scores, per_item, col_cap=user_cap, seed=seed)
-        else:
-            assigned = dual_allocate(scores, per_item, col_cap=user_cap, seed=seed)
-        return self._rows(scores.T, assigned.T, users, items, by_item=True)
+        if col_cap is None:
+            return top_k_per_row(scores, per_row, seed)
+        allocate = greedy_allocate if method == "greedy" else dual_allocate
+        return allocate(scores, per_row, col_cap=col_cap, seed=seed)
 
     def _rows(self, scores: np.ndarray, assigned: np.ndarray, users: Any, items: Any, by_item: bool) -> dict[str, np.ndarray]:
         u_idx, i_idx = self._user_index(users), self._item_index(items)
