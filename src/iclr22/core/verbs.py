@@ -25,7 +25,7 @@ import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
 
-__all__ = ["Verb", "load_verbs", "is_number", "estimator_settings", "add_estimator_options", "read_matrix", "write_csv", "write_summary"]
+__all__ = ["Verb", "load_verbs", "is_number", "print_warning", "estimator_settings", "add_estimator_options", "read_matrix", "write_csv", "write_summary"]
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,14 @@ def write_summary(path: str | Path, title: str, lines: Iterable[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"# {title}\n\n" + "\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return path
+
+
+def print_warning(message: str) -> None:
+    """A warning about the user's data as one ``iclr22: warning: ...`` line on stderr (also with ``--quiet``: a
+    warning is not progress), in the form the CLI gives a ``UserWarning``."""
+    import sys
+
+    print(f"iclr22: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
 
 
 def require_out(path: str | Path | None, what: str) -> Path:

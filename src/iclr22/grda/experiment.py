@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from iclr22.core.errors import ConfigError, DataError
 from iclr22.core.experiment import Experiment, Report, RunContext
 from iclr22.core.options import options_of
+from iclr22.core.verbs import print_warning
 from iclr22.data.domains import DomainDataset, load_dg, load_tpt48
 from iclr22.grda.baselines import AdversarialAdapter
 from iclr22.grda.estimator import GRDA
@@ -251,7 +251,7 @@ def load(ctx: RunContext, options: dict[str, Any]) -> DGData | TPT48Data:
     reasons = graph_warnings(data.adjacency, data.source_domains)
     if ctx.run_index == 0:  # once per command, before the models train; the report's notes repeat it
         for reason in reasons:
-            print(f"iclr22: warning: {ctx.dataset}: {reason}", file=sys.stderr)
+            print_warning(f"{ctx.dataset}: {reason}")
     if data.domain_embedding is None and options["domain_index"] in ("auto", "pretrained"):
         data.domain_embedding = fit_domain_embedding(data.adjacency, options["index_dim"], lr=options["lr_index"], seed=ctx.seed)
     return DGData(data, np.where(np.isin(data.domain, data.source_domains), data.y, -1), reasons)

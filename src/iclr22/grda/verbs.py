@@ -12,7 +12,6 @@ one CSV row per sample. Accuracy is in percent everywhere (:meth:`GRDA.score`).
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, require_out, write_csv, write_summary
+from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, print_warning, require_out, write_csv, write_summary
 from iclr22.data.domains import DomainDataset, read_domain_samples
 from iclr22.grda.graph import DomainGraphWarning, graph_warnings
 
@@ -123,7 +122,7 @@ def _fit(args: argparse.Namespace) -> int:
     edges = _edges(data.adjacency)
     reasons = graph_warnings(data.adjacency, sources)
     for reason in reasons:  # before training, which may take minutes
-        print(f"iclr22: warning: {reason}", file=sys.stderr)
+        print_warning(reason)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DomainGraphWarning)  # GRDA.fit says the same; said once above
         model = GRDA(**settings).fit(data.x, y, data.domain, data.adjacency, source_domains=sources, domain_embedding=data.domain_embedding)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, require_out, write_csv, write_summary
+from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, print_warning, require_out, write_csv, write_summary
 
 __all__ = ["VERBS"]
 
@@ -52,7 +52,7 @@ def _names(text: str | None, known: tuple[str, ...], what: str) -> list[str] | N
 def _warn(message: str, collected: list[str]) -> None:
     """One line on stderr (also with --quiet: a warning is not progress) and a line in the summary."""
     collected.append(message)
-    print(f"iclr22: warning: {message}", file=sys.stderr)
+    print_warning(message)
 
 
 def _load(path: str, collected: list[str]):

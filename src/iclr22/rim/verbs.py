@@ -9,14 +9,13 @@ Both take an exposure constraint (``--user-cap`` / ``--item-cap``).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from iclr22.core.errors import ConfigError, DataError
-from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, require_out, write_csv, write_summary
+from iclr22.core.verbs import Verb, add_estimator_options, estimator_settings, print_warning, require_out, write_csv, write_summary
 
 __all__ = ["VERBS", "FIT_DEFAULTS", "read_ids"]
 
@@ -66,7 +65,7 @@ def _fit(args: argparse.Namespace) -> int:
     if data.n_items < 2:
         warnings.append("one item only: recommending items is meaningless; targeting users still ranks them by activity")
     for warning in warnings:
-        print(f"iclr22: warning: {warning}", file=sys.stderr)
+        print_warning(warning)
     model = RIM(**settings).fit(data, at=args.at)
     model.save(out)
     t = data.timestamp

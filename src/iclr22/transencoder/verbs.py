@@ -11,12 +11,10 @@ every pair of a file as CSV.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,24 +25,6 @@ __all__ = ["VERBS"]
 
 _SCALES = "bi_score: cosine of the two embeddings, -1..1; cross_score: sigmoid of the cross-encoder's logit, 0..1; higher = more similar"
 
-
-@contextlib.contextmanager
-def _warnings_on_one_line() -> Iterator[None]:
-    """The toolkit's own warnings as one ``iclr22: warning: ...`` line on stderr (others as Python shows them)."""
-    original = warnings.showwarning
-    package = str(Path(__file__).resolve().parents[1])
-
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings.showwarning's signature
-        if issubclass(category, UserWarning) and str(Path(filename).resolve()).startswith(package):
-            print(f"iclr22: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
-        else:
-            original(message, category, filename, lineno, file, line)
-
-    warnings.showwarning = show
-    try:
-        yield
-    finally:
-        warnings.showwarning = original
 
 
 def _unique(pairs: Any) -> tuple[Any, int]:
@@ -78,11 +58,6 @@ def _add_fit(parser: argparse.ArgumentParser) -> None:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    with _warnings_on_one_line():
-        return _fit_inner(args)
-
-
-def _fit_inner(args: argparse.Namespace) -> int:
     from iclr22.data.sentence_pairs import load_pairs
     from iclr22.transencoder.estimator import TransEncoder
 
